@@ -1,0 +1,140 @@
+import type { TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import {
+  clientSchemas,
+  serverSchemas,
+  type ClientEnvelope,
+  type ClientType,
+  type ServerEnvelope,
+  type ServerType,
+} from "./envelopes.js";
+import { ErrorCode } from "./error-codes.js";
+import { Limits } from "./limits.js";
+
+export type DecodeResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: false;
+      readonly code: ErrorCode;
+      readonly message: string;
+      /** The `cid` of the rejected envelope, when it had a readable one. */
+      readonly ref?: string;
+      /** The `room` of the rejected envelope, when it had a readable one. */
+      readonly room?: string;
+    };
+
+export interface DecodeOptions {
+  /** Largest accepted frame in bytes; defaults to `Limits.maxFrameBytes`. */
+  readonly maxFrameBytes?: number;
+}
+
+type Checkers<K extends string> = Readonly<Record<K, TypeCheck<TSchema>>>;
+
+function compileAll<K extends string>(schemas: Record<K, TSchema>): Checkers<K> {
+  const out = {} as Record<K, TypeCheck<TSchema>>;
+  for (const key of Object.keys(schemas) as K[]) out[key] = TypeCompiler.Compile(schemas[key]);
+  return out;
+}
+
+// Compiled once at module load: validation is then a generated function, no interpretation.
+const clientCheckers: Checkers<ClientType> = compileAll(clientSchemas);
+const serverCheckers: Checkers<ServerType> = compileAll(serverSchemas);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function fail<T>(code: ErrorCode, message: string, value?: unknown): DecodeResult<T> {
+  const ref = readString(value, "cid");
+  const room = readString(value, "room");
+  return {
+    ok: false,
+    code,
+    message,
+    ...(ref !== undefined ? { ref } : {}),
+    ...(room !== undefined ? { room } : {}),
+  };
+}
+
+/** Reads a short string field for error correlation, never trusting its shape. */
+function readString(value: unknown, key: string): string | undefined {
+  if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === "string" && field.length <= 128 ? field : undefined;
+}
+
+function byteLength(frame: string, maxBytes: number): number {
+  // A JS string's UTF-8 size is at most 3 bytes per code unit; skip the exact count when the
+  // cheap bounds already decide.
+  if (frame.length * 3 <= maxBytes) return frame.length;
+  return Buffer.byteLength(frame, "utf8");
+}
+
+function decodeWith<K extends string, T>(
+  frame: string | Uint8Array,
+  checkers: Checkers<K>,
+  options: DecodeOptions | undefined,
+): DecodeResult<T> {
+  const maxBytes = options?.maxFrameBytes ?? Limits.maxFrameBytes;
+  let text: string;
+  if (typeof frame === "string") {
+    if (frame.length > maxBytes || byteLength(frame, maxBytes) > maxBytes) {
+      return fail(ErrorCode.tooLarge, `frame exceeds ${maxBytes} bytes`);
+    }
+    text = frame;
+  } else {
+    if (frame.byteLength > maxBytes) return fail(ErrorCode.tooLarge, `frame exceeds ${maxBytes} bytes`);
+    try {
+      text = utf8.decode(frame);
+    } catch {
+      return fail(ErrorCode.badJson, "frame is not valid UTF-8");
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(ErrorCode.badJson, "frame is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail(ErrorCode.badRequest, "an envelope must be a JSON object");
+  }
+  const type: unknown = (value as { type?: unknown }).type;
+  if (typeof type !== "string") return fail(ErrorCode.badRequest, "missing string field 'type'", value);
+  if (!Object.hasOwn(checkers, type)) {
+    return fail(ErrorCode.unknownType, `unknown type '${type.slice(0, 32)}'`, value);
+  }
+  const checker = checkers[type as K];
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First();
+    const where = first?.path ? first.path : "/";
+    const why = first?.message ?? "invalid envelope";
+    return fail(ErrorCode.badRequest, `${type}: ${where}: ${why}`, value);
+  }
+  return { ok: true, value: value as T };
+}
+
+/**
+ * Decodes one client frame. Never throws: any input yields either a valid envelope or a coded
+ * error whose `ref`/`room` echo the request where they could be read.
+ */
+export function decodeClient(frame: string | Uint8Array, options?: DecodeOptions): DecodeResult<ClientEnvelope> {
+  return decodeWith(frame, clientCheckers, options);
+}
+
+/** Decodes one server frame (for clients and tests). Never throws. */
+export function decodeServer(frame: string | Uint8Array, options?: DecodeOptions): DecodeResult<ServerEnvelope> {
+  return decodeWith(frame, serverCheckers, { maxFrameBytes: options?.maxFrameBytes ?? Number.MAX_SAFE_INTEGER });
+}
+
+/** Whether a value is a valid client envelope (for property tests and SDK-side checks). */
+export function isClientEnvelope(value: unknown): value is ClientEnvelope {
+  if (typeof value !== "object" || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === "string" && Object.hasOwn(clientCheckers, type) && clientCheckers[type as ClientType].Check(value);
+}
+
+/** Whether a value is a valid server envelope. */
+export function isServerEnvelope(value: unknown): value is ServerEnvelope {
+  if (typeof value !== "object" || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === "string" && Object.hasOwn(serverCheckers, type) && serverCheckers[type as ServerType].Check(value);
+}

@@ -1,0 +1,8 @@
+export { Limits, SUBPROTOCOL } from "./limits.js";
+export { CID_PATTERN, ROOM_PATTERN, USER_PATTERN, dmMembers, dmRoom, isValidRoom, isValidUser } from "./names.js";
+export { ERROR_CODES, ErrorCode } from "./error-codes.js";
+export { CloseCode, shouldReconnect } from "./close-codes.js";
+export * from "./envelopes.js";
+export { decodeClient, decodeServer, isClientEnvelope, isServerEnvelope } from "./decode.js";
+export type { DecodeOptions, DecodeResult } from "./decode.js";
+export { encodeClient, encodeServer } from "./encode.js";

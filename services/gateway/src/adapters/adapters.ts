@@ -1,0 +1,39 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Broker, Presence, Store } from "../domain/ports.js";
+import { MemoryBackend } from "./memory/memory-backend.js";
+import { MemoryBroker } from "./memory/memory-broker.js";
+import { MemoryPresence } from "./memory/memory-presence.js";
+import { MemoryStore } from "./memory/memory-store.js";
+
+export interface Adapters {
+  readonly kind: "memory" | "redis" | "redis-cluster";
+  readonly broker: Broker;
+  readonly store: Store;
+  readonly presence: Presence;
+  /** Closes the backend connections after the domain stopped using them. */
+  close(): Promise<void>;
+}
+
+/** Chooses the adapters from configuration: in-memory, or Redis (single or cluster). */
+export async function createAdapters(config: Config, log: Logger): Promise<Adapters> {
+  if (config.redis.url === "memory" && config.redis.clusterNodes.length === 0) return createMemoryAdapters(config);
+  // Only loaded when Redis is configured, so memory mode needs nothing else installed.
+  const { createRedisAdapters } = await import("./redis/redis-adapters.js");
+  return createRedisAdapters(config, log);
+}
+
+export function createMemoryAdapters(config: Config, backend = new MemoryBackend()): Adapters {
+  const broker = new MemoryBroker(backend);
+  const store = new MemoryStore(backend, config.store);
+  const presence = new MemoryPresence(backend, config.server.nodeId, config.presence);
+  return {
+    kind: "memory",
+    broker,
+    store,
+    presence,
+    async close() {
+      await Promise.all([broker.close(), store.close(), presence.close()]);
+    },
+  };
+}

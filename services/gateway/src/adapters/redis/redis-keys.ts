@@ -1,0 +1,61 @@
+import type { Topic } from "../../domain/ports.js";
+
+/**
+ * Every Redis key and channel name Parley uses. A room's keys and channel share the hash tag
+ * `{<room>}`, so on Redis Cluster one room lives on one slot and its script may touch them all.
+ * Room names cannot contain braces (protocol grammar), so the tag is exactly the room.
+ */
+export class RedisKeys {
+  constructor(private readonly prefix: string) {}
+
+  meta(room: string): string {
+    return `${this.prefix}{${room}}:meta`;
+  }
+
+  log(room: string): string {
+    return `${this.prefix}{${room}}:log`;
+  }
+
+  cid(room: string, user: string, cid: string): string {
+    return `${this.prefix}{${room}}:cid:${user}:${cid}`;
+  }
+
+  /** user -> number of nodes holding the user in the room */
+  presenceUsers(room: string): string {
+    return `${this.prefix}{${room}}:pu`;
+  }
+
+  /** users one node holds in the room */
+  presenceNode(room: string, node: string): string {
+    return `${this.prefix}{${room}}:pn:${node}`;
+  }
+
+  /** Node heartbeats (sorted by last beat, ms) and their reported stats share one slot. */
+  nodes(): string {
+    return `${this.prefix}{nodes}:beat`;
+  }
+
+  nodeInfo(): string {
+    return `${this.prefix}{nodes}:info`;
+  }
+
+  nodeRooms(node: string): string {
+    return `${this.prefix}{nodes}:rooms:${node}`;
+  }
+
+  rooms(): string {
+    return `${this.prefix}{rooms}:all`;
+  }
+
+  /** The pub/sub channel of a topic: `r:<room>` -> the room's tag; `u:<user>` -> the user's. */
+  channel(topic: Topic): string {
+    if (topic.startsWith("r:")) return `${this.prefix}{${topic.slice(2)}}:ch`;
+    return `${this.prefix}{${topic}}:ch`;
+  }
+
+  topicOf(channel: string): Topic | undefined {
+    if (!channel.startsWith(this.prefix) || !channel.endsWith("}:ch")) return undefined;
+    const tag = channel.slice(this.prefix.length + 1, -4);
+    return tag.startsWith("u:") ? tag : `r:${tag}`;
+  }
+}

@@ -1,0 +1,478 @@
+import {
+  CloseCode,
+  ErrorCode,
+  Limits,
+  SUBPROTOCOL,
+  decodeClient,
+  dmMembers,
+  dmRoom,
+  type ClientEnvelope,
+  type ClientEnvelopeOf,
+  type ServerEnvelope,
+} from "@parley/protocol";
+import type { Logger } from "pino";
+import type { LimitsConfig } from "../config.js";
+import type { Metrics } from "../metrics.js";
+import type { Connection, LocalFanout } from "./connection.js";
+import { msgFramePrefix } from "./message-frame.js";
+import { ONLINE_ROOM, roomTopic, userTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
+import { RoomFeed } from "./room-feed.js";
+import { Session } from "./session.js";
+import { TokenBucket } from "./token-bucket.js";
+import { LocalPresence } from "./local-presence.js";
+
+export interface ChatNodeDeps {
+  readonly nodeId: string;
+  readonly broker: Broker;
+  readonly store: Store;
+  readonly presence: Presence;
+  readonly fanout: LocalFanout;
+  readonly limits: LimitsConfig;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+/** Error codes that mean "this client sent garbage"; repeated ones end the connection. */
+const ABUSE_CLOSE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.badJson]: CloseCode.policyViolation,
+  [ErrorCode.badRequest]: CloseCode.policyViolation,
+  [ErrorCode.unknownType]: CloseCode.policyViolation,
+  [ErrorCode.binaryUnsupported]: CloseCode.unsupportedData,
+  [ErrorCode.tooLarge]: CloseCode.messageTooBig,
+  [ErrorCode.rateLimited]: CloseCode.policyViolation,
+  [ErrorCode.forbidden]: CloseCode.policyViolation,
+};
+
+class RequestError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The chat domain of one node: sessions, rooms, DMs, presence and the in-order hand-off of
+ * relay publications to local sockets. It talks to sockets only through `Connection` and
+ * `LocalFanout`, and to other nodes only through the ports.
+ */
+export class ChatNode {
+  private readonly sessions = new Map<string, Session>();
+  private readonly userSessions = new Map<string, Set<Session>>();
+  private readonly feeds = new Map<string, RoomFeed>();
+  private readonly local = new LocalPresence();
+  private readonly inboxes = new Map<string, Promise<void>>();
+  /** Cleanups of closed sessions still running (leaves, presence removals). */
+  private readonly closing = new Set<Promise<void>>();
+
+  constructor(private readonly deps: ChatNodeDeps) {
+    deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
+    deps.broker.onResubscribed(() => this.resyncAll());
+    deps.presence.onReaped((room, users) => this.onReaped(room, users));
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  // ---- connection lifecycle (called by the transport) ----
+
+  open(conn: Connection, log: Logger): Session {
+    const { limits } = this.deps;
+    const session = new Session(
+      conn,
+      log,
+      new TokenBucket(limits.messagesPerSecond, limits.burst),
+      new TokenBucket(limits.errorsPerSecond, Math.max(2, Math.ceil(limits.errorsPerSecond * 2))),
+    );
+    this.sessions.set(conn.session, session);
+    let tabs = this.userSessions.get(conn.user);
+    if (tabs === undefined) {
+      tabs = new Set();
+      this.userSessions.set(conn.user, tabs);
+    }
+    tabs.add(session);
+    this.send(session, {
+      type: "welcome",
+      protocol: SUBPROTOCOL,
+      user: conn.user,
+      session: conn.session,
+      node: this.deps.nodeId,
+      limits: {
+        maxFrameBytes: limits.maxPayloadBytes,
+        maxTextLength: limits.maxTextLength,
+        maxHistoryLimit: Limits.maxHistoryLimit,
+        messagesPerSecond: limits.messagesPerSecond,
+        burst: limits.burst,
+        maxRooms: limits.maxRoomsPerConnection,
+      },
+    });
+    let inbox = this.inboxes.get(conn.user);
+    if (inbox === undefined) {
+      inbox = this.deps.broker.subscribe(userTopic(conn.user));
+      this.inboxes.set(conn.user, inbox);
+      // Awaited below, possibly after other queued work; mark it handled now.
+      inbox.catch(() => undefined);
+    }
+    const pending = inbox;
+    this.enqueue(session, async () => {
+      try {
+        await pending;
+      } catch (err) {
+        if (this.inboxes.get(conn.user) === pending) this.inboxes.delete(conn.user);
+        session.log.warn({ err }, "inbox subscription failed; closing so the client retries");
+        conn.close(CloseCode.tryAgainLater, "relay unavailable");
+        return;
+      }
+      if (!session.closed && this.local.add(ONLINE_ROOM, conn.user)) await this.presenceAdd(ONLINE_ROOM, conn.user);
+    });
+    return session;
+  }
+
+  /** The socket is gone: leave every room, and drop the user's presence if it was the last tab. */
+  close(session: Session): void {
+    if (session.closed) return;
+    session.closed = true;
+    this.sessions.delete(session.conn.session);
+    const user = session.user;
+    const tabs = this.userSessions.get(user);
+    tabs?.delete(session);
+    const lastTab = tabs !== undefined && tabs.size === 0;
+    if (lastTab) this.userSessions.delete(user);
+    // Runs after whatever the session still had in flight, so a pending join is undone too.
+    const cleanup = session.chain.then(async () => {
+      for (const room of [...session.rooms]) await this.leaveRoom(session, room, false);
+      if (this.local.remove(ONLINE_ROOM, user)) await this.presenceRemove(ONLINE_ROOM, user);
+      if (lastTab && !this.userSessions.has(user) && this.inboxes.delete(user)) {
+        await this.deps.broker.unsubscribe(userTopic(user)).catch((err: unknown) => {
+          this.deps.log.warn({ err }, "inbox unsubscribe failed");
+        });
+      }
+    });
+    session.chain = cleanup;
+    this.closing.add(cleanup);
+    void cleanup.finally(() => this.closing.delete(cleanup));
+  }
+
+  /** One frame from a client. Decoding and rate limiting happen synchronously, here. */
+  message(session: Session, frame: ArrayBuffer, isBinary: boolean): void {
+    if (session.closed) return;
+    if (isBinary) {
+      this.reject(session, ErrorCode.binaryUnsupported, "binary frames are not supported; send JSON text");
+      return;
+    }
+    // The ArrayBuffer is only valid until we return: decode copies what we keep.
+    const decoded = decodeClient(new Uint8Array(frame), { maxFrameBytes: this.deps.limits.maxPayloadBytes });
+    if (!decoded.ok) {
+      this.reject(session, decoded.code, decoded.message, decoded.ref, decoded.room);
+      return;
+    }
+    const env = decoded.value;
+    if (!session.requests.take()) {
+      this.deps.metrics.rateLimited.inc();
+      this.reject(session, ErrorCode.rateLimited, "slow down: too many requests", refOf(env), roomOf(env));
+      return;
+    }
+    this.deps.metrics.messagesReceived.inc({ type: env.type });
+    this.enqueue(session, () => this.handle(session, env));
+  }
+
+  // ---- request handling ----
+
+  private enqueue(session: Session, work: () => Promise<void>): void {
+    session.chain = session.chain.then(work).catch((err: unknown) => {
+      session.log.error({ err }, "request handler failed");
+    });
+  }
+
+  private async handle(session: Session, env: ClientEnvelope): Promise<void> {
+    if (session.closed) return;
+    try {
+      switch (env.type) {
+        case "join":
+          return await this.join(session, env);
+        case "leave":
+          return await this.leave(session, env.room);
+        case "send":
+          return await this.post(session, env.room, env.text, env.cid);
+        case "dm":
+          return await this.post(session, dmRoom(session.user, env.to), env.text, env.cid);
+        case "history":
+          return await this.history(session, env);
+        case "presence":
+          return await this.presence(session, env.room);
+        case "typing":
+          return await this.typing(session, env.room);
+      }
+    } catch (err) {
+      if (err instanceof RequestError) {
+        this.reject(session, err.code, err.message, refOf(env), roomOf(env));
+        return;
+      }
+      this.deps.metrics.relayErrors.inc({ op: env.type });
+      session.log.warn({ err, type: env.type }, "request failed on the backend");
+      this.reject(session, ErrorCode.unavailable, "the message service is unavailable; retry shortly", refOf(env), roomOf(env));
+    }
+  }
+
+  private assertMayAccess(session: Session, room: string): void {
+    const pair = dmMembers(room);
+    if (pair !== undefined && pair[0] !== session.user && pair[1] !== session.user) {
+      throw new RequestError(ErrorCode.forbidden, "only its two users may use a DM room");
+    }
+  }
+
+  private async join(session: Session, env: ClientEnvelopeOf<"join">): Promise<void> {
+    const { room } = env;
+    this.assertMayAccess(session, room);
+    if (session.rooms.has(room)) {
+      const feed = this.feeds.get(room);
+      if (feed !== undefined) this.send(session, { type: "subscribed", room, epoch: feed.epoch, offset: feed.head });
+      return;
+    }
+    if (session.rooms.size >= this.deps.limits.maxRoomsPerConnection) {
+      throw new RequestError(ErrorCode.tooManyRooms, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
+    }
+    session.rooms.add(room);
+    const feed = this.retainFeed(room);
+    try {
+      await feed.ready;
+    } catch (err) {
+      session.rooms.delete(room);
+      this.releaseFeed(feed);
+      throw err;
+    }
+    let replay: readonly string[] = [];
+    let recovered: boolean | undefined;
+    if (env.since !== undefined) {
+      const caught = await feed.catchUp(env.since.epoch, env.since.offset);
+      replay = caught.frames;
+      recovered = caught.recovered;
+      this.deps.metrics.resumes.inc({ outcome: recovered ? "recovered" : "lost" });
+    }
+    if (session.closed || !session.rooms.has(room)) return;
+    // From here to the subscribe nothing awaits: no publication can slip between the replay
+    // and the live stream.
+    for (const frame of replay) session.conn.send(frame);
+    this.deps.metrics.messagesDelivered.inc(replay.length);
+    session.conn.subscribe(feed.topic);
+    this.send(session, {
+      type: "subscribed",
+      room,
+      epoch: feed.epoch,
+      offset: feed.head,
+      ...(recovered !== undefined ? { recovered } : {}),
+    });
+    if (this.local.add(room, session.user)) await this.presenceAdd(room, session.user);
+  }
+
+  private async leave(session: Session, room: string): Promise<void> {
+    if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `not joined to ${room}`);
+    await this.leaveRoom(session, room, true);
+  }
+
+  private async leaveRoom(session: Session, room: string, reply: boolean): Promise<void> {
+    if (!session.rooms.delete(room)) return;
+    const feed = this.feeds.get(room);
+    if (feed !== undefined) {
+      if (!session.closed) session.conn.unsubscribe(feed.topic);
+      this.releaseFeed(feed);
+    }
+    if (reply) this.send(session, { type: "unsubscribed", room });
+    if (this.local.remove(room, session.user)) await this.presenceRemove(room, session.user);
+  }
+
+  private async post(session: Session, room: string, text: string, cid: string): Promise<void> {
+    const pair = dmMembers(room);
+    if (pair === undefined && !session.rooms.has(room)) {
+      throw new RequestError(ErrorCode.notJoined, `join ${room} before sending to it`);
+    }
+    this.assertMayAccess(session, room);
+    if (text.length > this.deps.limits.maxTextLength) {
+      throw new RequestError(ErrorCode.tooLarge, `text is longer than ${this.deps.limits.maxTextLength} characters`);
+    }
+    const appended = await this.deps.store.append({ room, from: session.user, text, cid, ts: Date.now() });
+    if (!appended.duplicate) {
+      this.deps.metrics.messagesStored.inc();
+      if (pair !== undefined && appended.frame !== undefined) {
+        // DMs also reach every tab of both users that has not joined the DM room.
+        const frame = appended.frame;
+        await Promise.all(pair.map((user) => this.deps.broker.publish(userTopic(user), frame)));
+      }
+    }
+    this.send(session, { type: "ack", cid, room, epoch: appended.epoch, offset: appended.offset });
+  }
+
+  private async history(session: Session, env: ClientEnvelopeOf<"history">): Promise<void> {
+    this.assertMayAccess(session, env.room);
+    const page = await this.deps.store.history(env.room, env.before, env.limit ?? Limits.defaultHistoryLimit);
+    // Stored frames are already JSON; splice them in rather than parse and re-serialise.
+    const head = JSON.stringify({ type: "history", room: env.room, epoch: page.epoch, more: page.more }).slice(0, -1);
+    this.sendRaw(session, `${head},"messages":[${page.frames.join(",")}]}`);
+  }
+
+  private async presence(session: Session, room: string): Promise<void> {
+    this.assertMayAccess(session, room);
+    const users = await this.deps.presence.members(room);
+    this.send(session, { type: "presence", room, users });
+  }
+
+  private async typing(session: Session, room: string): Promise<void> {
+    if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `join ${room} before typing in it`);
+    await this.deps.broker.publish(roomTopic(room), JSON.stringify({ type: "typing", room, user: session.user }));
+  }
+
+  // ---- presence ----
+
+  private async presenceAdd(room: string, user: string): Promise<void> {
+    try {
+      const first = await this.deps.presence.add(room, user);
+      if (first && room !== ONLINE_ROOM) await this.notice(room, "joined", user);
+    } catch (err) {
+      this.deps.metrics.relayErrors.inc({ op: "presence" });
+      this.deps.log.warn({ err, room }, "presence add failed");
+    }
+  }
+
+  private async presenceRemove(room: string, user: string): Promise<void> {
+    try {
+      const last = await this.deps.presence.remove(room, user);
+      if (last && room !== ONLINE_ROOM) await this.notice(room, "left", user);
+    } catch (err) {
+      this.deps.metrics.relayErrors.inc({ op: "presence" });
+      this.deps.log.warn({ err, room }, "presence remove failed");
+    }
+  }
+
+  private async notice(room: string, type: "joined" | "left", user: string): Promise<void> {
+    await this.deps.broker.publish(roomTopic(room), JSON.stringify({ type, room, user }));
+  }
+
+  private onReaped(room: string, users: readonly string[]): void {
+    if (room === ONLINE_ROOM) return;
+    for (const user of users) {
+      this.notice(room, "left", user).catch((err: unknown) => this.deps.log.warn({ err, room }, "left notice failed"));
+    }
+  }
+
+  // ---- relay ----
+
+  private retainFeed(room: string): RoomFeed {
+    let feed = this.feeds.get(room);
+    if (feed === undefined) {
+      feed = new RoomFeed(room, roomTopic(room), {
+        broker: this.deps.broker,
+        store: this.deps.store,
+        fanout: this.deps.fanout,
+        log: this.deps.log,
+        recentCapacity: 256,
+        hooks: {
+          delivered: (ts) => this.deps.metrics.fanoutLatency.observe(Math.max(0, Date.now() - ts) / 1000),
+          gap: (outcome) => this.deps.metrics.gapRepairs.inc({ outcome }),
+        },
+      });
+      this.feeds.set(room, feed);
+      // A failed start is reported to the joiners awaiting `ready`; nothing else to do here.
+      feed.ready.catch(() => undefined);
+    }
+    feed.members += 1;
+    return feed;
+  }
+
+  private releaseFeed(feed: RoomFeed): void {
+    feed.members -= 1;
+    if (feed.members > 0 || this.feeds.get(feed.room) !== feed) return;
+    this.feeds.delete(feed.room);
+    feed.close();
+    feed.ready
+      .then(() => this.deps.broker.unsubscribe(feed.topic))
+      .catch((err: unknown) => this.deps.log.debug({ err, room: feed.room }, "room unsubscribe skipped"));
+  }
+
+  private onPublication(topic: Topic, payload: string): void {
+    let value: { type?: unknown; room?: unknown; epoch?: unknown; offset?: unknown; ts?: unknown };
+    try {
+      value = JSON.parse(payload) as typeof value;
+    } catch {
+      this.deps.log.error({ topic }, "unreadable publication dropped");
+      return;
+    }
+    if (topic.startsWith("u:")) {
+      this.deliverInbox(topic.slice(2), typeof value.room === "string" ? value.room : "", payload);
+      return;
+    }
+    const feed = this.feeds.get(topic.slice(2));
+    if (feed === undefined) return;
+    if (value.type === "msg" && typeof value.epoch === "string" && typeof value.offset === "number") {
+      feed.accept(value.epoch, value.offset, typeof value.ts === "number" ? value.ts : Date.now(), payload);
+    } else {
+      // Ephemeral events (typing, joined, left): at most once, never stored.
+      this.deps.fanout.publish(topic, payload);
+    }
+  }
+
+  private deliverInbox(user: string, room: string, frame: string): void {
+    const tabs = this.userSessions.get(user);
+    if (tabs === undefined) return;
+    for (const session of tabs) {
+      // Tabs in the DM room get the message from the room's own stream, in order.
+      if (!session.rooms.has(room) && session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
+    }
+  }
+
+  private resyncAll(): void {
+    for (const feed of this.feeds.values()) {
+      feed.resync().catch((err: unknown) => this.deps.log.warn({ err, room: feed.room }, "resync failed"));
+    }
+  }
+
+  // ---- replies ----
+
+  private send(session: Session, env: ServerEnvelope): void {
+    this.sendRaw(session, JSON.stringify(env));
+  }
+
+  private sendRaw(session: Session, frame: string): void {
+    if (session.closed) return;
+    if (session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
+  }
+
+  private reject(session: Session, code: ErrorCode, message: string, ref?: string, room?: string): void {
+    this.deps.metrics.protocolErrors.inc({ code });
+    this.send(session, {
+      type: "error",
+      code,
+      message,
+      ...(ref !== undefined ? { ref } : {}),
+      ...(room !== undefined ? { room } : {}),
+    });
+    const closeCode = ABUSE_CLOSE[code];
+    if (closeCode !== undefined && !session.strikes.take()) {
+      session.log.info({ code }, "closing abusive connection");
+      session.conn.close(closeCode, `too many bad requests (${code})`);
+    }
+  }
+
+  /** Closes every connection with `code`, `batchSize` at a time, for a graceful drain. */
+  async closeAll(code: number, reason: string, batchSize: number, intervalMs: number): Promise<void> {
+    const all = [...this.sessions.values()];
+    for (let i = 0; i < all.length; i += batchSize) {
+      for (const session of all.slice(i, i + batchSize)) session.conn.close(code, reason);
+      if (i + batchSize < all.length) await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  /** Waits until every session's pending work (leaves, presence removals) has finished. */
+  async settle(): Promise<void> {
+    await Promise.all([...[...this.sessions.values()].map((s) => s.chain), ...this.closing]);
+  }
+}
+
+function refOf(env: ClientEnvelope): string | undefined {
+  return "cid" in env ? env.cid : undefined;
+}
+
+function roomOf(env: ClientEnvelope): string | undefined {
+  return "room" in env ? env.room : undefined;
+}

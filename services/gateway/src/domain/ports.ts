@@ -1,0 +1,136 @@
+/**
+ * Ports: what the chat domain needs from the outside world. Each has an in-memory adapter (one
+ * process, nothing installed) and a Redis adapter (a cluster of gateways). Both must pass the
+ * same contract suite (test/contracts), so the domain cannot tell them apart.
+ */
+
+/** A relay topic: `r:<room>` for a room, `u:<user>` for a user's inbox (DM delivery). */
+export type Topic = string;
+
+export const roomTopic = (room: string): Topic => `r:${room}`;
+export const userTopic = (user: string): Topic => `u:${user}`;
+
+/** Called for every publication on a topic this node subscribed to, in publish order per topic. */
+export type PublicationHandler = (topic: Topic, payload: string) => void;
+
+/**
+ * Relay between nodes.
+ *
+ * Guarantees: publications on one topic reach the handler in the order they were published;
+ * a node receives only topics it subscribed to. Delivery is at-most-once (pub/sub): a node that
+ * lost its link must refill from the Store, which is why `onResubscribed` exists.
+ */
+export interface Broker {
+  /** Registers the one inbound handler; called once, before any subscribe. */
+  onPublication(handler: PublicationHandler): void;
+  /** Called after the link to the backend was lost and every subscription is live again. */
+  onResubscribed(handler: () => void): void;
+  /** Resolves once publications on `topic` will reach the handler; rejects if that failed. */
+  subscribe(topic: Topic): Promise<void>;
+  unsubscribe(topic: Topic): Promise<void>;
+  /** Publishes an ephemeral payload (never stored). */
+  publish(topic: Topic, payload: string): Promise<void>;
+  /** Whether the backend is reachable right now. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export interface AppendInput {
+  readonly room: string;
+  readonly from: string;
+  readonly text: string;
+  readonly cid: string;
+  readonly ts: number;
+}
+
+export interface Appended {
+  readonly epoch: string;
+  readonly offset: number;
+  /** True when this (user, cid) was already stored; nothing new was stored or published. */
+  readonly duplicate: boolean;
+  /** The stored `msg` frame, exactly as it was published (absent for duplicates). */
+  readonly frame: string | undefined;
+}
+
+export interface StreamHead {
+  readonly epoch: string;
+  /** Latest offset; 0 for a room with no message in this epoch. */
+  readonly offset: number;
+}
+
+export interface HistoryPage {
+  readonly epoch: string;
+  /** Stored `msg` frames, oldest first. */
+  readonly frames: readonly string[];
+  /** Whether older messages exist before the first frame. */
+  readonly more: boolean;
+}
+
+export interface RangeResult {
+  readonly epoch: string;
+  /** Frames with offsets `from..to` that are still in history, oldest first. */
+  readonly frames: readonly string[];
+  /** Whether every offset in `from..to` was still in history. */
+  readonly complete: boolean;
+}
+
+/**
+ * History, offsets and idempotency.
+ *
+ * Guarantees: `append` assigns the next offset of the room (contiguous from 1 per epoch), stores
+ * the frame (keeping the last `historySize`), and publishes it on the room's topic — all in one
+ * atomic step, so offset order equals publish order. The same (room, from, cid) within the
+ * idempotency window is stored once and answers with the first offset. A room's epoch changes
+ * only when its history was lost (expiry of an idle room, or a backend wipe).
+ */
+export interface Store {
+  append(input: AppendInput): Promise<Appended>;
+  /** The room's epoch (created if the room has none) and latest offset. */
+  head(room: string): Promise<StreamHead>;
+  /** Frames with offsets in `from..to` (inclusive). */
+  range(room: string, from: number, to: number): Promise<RangeResult>;
+  /** Up to `limit` frames with offsets below `before` (or the newest, without `before`). */
+  history(room: string, before: number | undefined, limit: number): Promise<HistoryPage>;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+/** Users removed from a room because the node that held them stopped heart-beating. */
+export type ReapedHandler = (room: string, users: readonly string[]) => void;
+
+/**
+ * Cluster-wide presence. The domain calls `add` when a user's first local connection joins a
+ * room on this node and `remove` when the last local one leaves, so the adapter tracks nodes,
+ * not sockets.
+ *
+ * Guarantees: `add` resolves true exactly when the user was in the room on no node before;
+ * `remove` resolves true exactly when no node has the user in the room any more. A node that
+ * stops heart-beating has its users removed within `nodeTtlMs` plus one heartbeat, and the
+ * removals are reported through `onReaped` on a surviving node.
+ */
+export interface Presence {
+  add(room: string, user: string): Promise<boolean>;
+  remove(room: string, user: string): Promise<boolean>;
+  members(room: string): Promise<string[]>;
+  /** Rooms with at least one present user anywhere (includes `ONLINE_ROOM` while anyone is online). */
+  rooms(): Promise<string[]>;
+  /** Live nodes with their connection counts, as last reported by their heartbeats. */
+  nodes(): Promise<NodeInfo[]>;
+  onReaped(handler: ReapedHandler): void;
+  /** Starts heart-beating; `stats` is read on each beat. */
+  start(stats: () => NodeStats): void;
+  close(): Promise<void>;
+}
+
+export interface NodeStats {
+  readonly connections: number;
+}
+
+export interface NodeInfo {
+  readonly node: string;
+  readonly connections: number;
+  readonly lastSeen: number;
+}
+
+/** The pseudo-room holding every connected user; its name can never be a real room's. */
+export const ONLINE_ROOM = "@online";

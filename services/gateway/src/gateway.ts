@@ -1,0 +1,125 @@
+import type { Logger } from "pino";
+import type { Adapters } from "./adapters/adapters.js";
+import type { Config } from "./config.js";
+import { ChatNode } from "./domain/chat-node.js";
+import type { Metrics } from "./metrics.js";
+import { attachAdminRoutes } from "./transport/admin-app.js";
+import { ChatSocket } from "./transport/chat-socket.js";
+import { attachEcho } from "./transport/echo-socket.js";
+import { attachHttpRoutes, attachNotFound } from "./transport/http-routes.js";
+import { IdentityVerifier } from "./transport/identity.js";
+import type { TemplatedApp, us_listen_socket } from "./transport/uws.js";
+import type * as UWS from "uWebSockets.js";
+
+export interface GatewayDeps {
+  readonly uws: typeof UWS;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly adapters: Adapters;
+}
+
+/**
+ * One gateway node: the public app (WebSocket, HTTP API), the admin app (metrics), the chat
+ * domain between them, and the drain sequence.
+ */
+export class Gateway {
+  private draining = false;
+  private publicSocket: us_listen_socket | undefined;
+  private adminSocket: us_listen_socket | undefined;
+  private readonly app: TemplatedApp;
+  private readonly admin: TemplatedApp;
+  private readonly chat: ChatNode;
+  private readonly chatSocket: ChatSocket;
+  private readonly backendProbe: NodeJS.Timeout;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { uws, config, log, metrics, adapters } = deps;
+    this.app = uws.App();
+    this.admin = uws.App();
+    const app = this.app;
+    this.chat = new ChatNode({
+      nodeId: config.server.nodeId,
+      broker: adapters.broker,
+      store: adapters.store,
+      presence: adapters.presence,
+      limits: config.limits,
+      metrics,
+      log: log.child({ component: "chat" }),
+      fanout: {
+        publish(topic, frame) {
+          const subscribers = app.numSubscribers(topic);
+          if (subscribers === 0) return;
+          app.publish(topic, frame);
+          metrics.messagesDelivered.inc(subscribers);
+        },
+      },
+    });
+    this.chatSocket = new ChatSocket({
+      chat: this.chat,
+      verifier: new IdentityVerifier(config.auth),
+      auth: config.auth,
+      limits: config.limits,
+      metrics,
+      log: log.child({ component: "socket" }),
+      isDraining: () => this.draining,
+    });
+    this.chatSocket.attach(app);
+    attachEcho(app, config.limits);
+    attachHttpRoutes(app, { presence: adapters.presence, isReady: () => this.isReady() });
+    attachNotFound(app);
+    attachAdminRoutes(this.admin, metrics.registry);
+    this.backendProbe = setInterval(() => metrics.backendUp.set(this.backendUp() ? 1 : 0), 1000);
+    this.backendProbe.unref();
+    metrics.backendUp.set(this.backendUp() ? 1 : 0);
+  }
+
+  private backendUp(): boolean {
+    return this.deps.adapters.broker.isReady() && this.deps.adapters.store.isReady();
+  }
+
+  isReady(): boolean {
+    return !this.draining && this.backendUp();
+  }
+
+  /** Listens on both ports; resolves with the ports actually bound (0 asks for a free one). */
+  async listen(): Promise<{ port: number; adminPort: number }> {
+    const { uws, config } = this.deps;
+    this.publicSocket = await listenOn(this.app, config.server.host, config.server.port, "PORT");
+    this.adminSocket = await listenOn(this.admin, config.server.host, config.server.adminPort, "ADMIN_PORT");
+    this.deps.adapters.presence.start(() => ({ connections: this.chatSocket.size }));
+    return { port: uws.us_socket_local_port(this.publicSocket), adminPort: uws.us_socket_local_port(this.adminSocket) };
+  }
+
+  /**
+   * Graceful drain: readiness false and no new upgrades; the public listener closes so the
+   * kernel sends new connections to sibling nodes; clients get 1001 in paced batches and
+   * reconnect elsewhere; presence is cleaned up; then the backend and the admin port close.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const { uws, config, log, metrics, adapters } = this.deps;
+    metrics.draining.set(1);
+    log.info({ connections: this.chatSocket.size }, "draining");
+    if (this.publicSocket !== undefined) uws.us_listen_socket_close(this.publicSocket);
+    this.publicSocket = undefined;
+    await this.chatSocket.closeAll(config.drain.batchSize, config.drain.batchIntervalMs);
+    await this.chat.settle();
+    this.chatSocket.stop();
+    clearInterval(this.backendProbe);
+    await adapters.close();
+    if (this.adminSocket !== undefined) uws.us_listen_socket_close(this.adminSocket);
+    this.adminSocket = undefined;
+    log.info("drained");
+  }
+}
+
+function listenOn(app: TemplatedApp, host: string, port: number, name: string): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket === false) reject(new Error(`cannot listen on ${host}:${port} (${name}): port in use or not permitted`));
+      else resolve(socket);
+    });
+  });
+}

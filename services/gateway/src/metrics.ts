@@ -1,0 +1,110 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * Every metric the gateway exports, in one place. Names carry units and `_total`; labels come
+ * only from closed sets (message types, error codes, close codes) — never a room, user or id.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  const registers = [registry];
+  const metrics = {
+    registry,
+    connections: new Gauge({
+      name: "parley_connections",
+      help: "WebSocket connections open on this node",
+      registers,
+    }),
+    connectionsOpened: new Counter({
+      name: "parley_connections_opened_total",
+      help: "WebSocket connections accepted",
+      registers,
+    }),
+    connectionsClosed: new Counter({
+      name: "parley_connections_closed_total",
+      help: "WebSocket connections closed, by close code",
+      labelNames: ["code"] as const,
+      registers,
+    }),
+    upgradesRejected: new Counter({
+      name: "parley_upgrades_rejected_total",
+      help: "Upgrade requests refused before the handshake, by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    messagesReceived: new Counter({
+      name: "parley_messages_received_total",
+      help: "Valid client envelopes received, by type",
+      labelNames: ["type"] as const,
+      registers,
+    }),
+    messagesDelivered: new Counter({
+      name: "parley_messages_delivered_total",
+      help: "Server frames written to client sockets (a room message to 100 members counts 100)",
+      registers,
+    }),
+    messagesStored: new Counter({
+      name: "parley_messages_stored_total",
+      help: "Room and DM messages appended to history by this node (duplicates excluded)",
+      registers,
+    }),
+    protocolErrors: new Counter({
+      name: "parley_protocol_errors_total",
+      help: "Error envelopes sent to clients, by error code",
+      labelNames: ["code"] as const,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: "parley_rate_limited_total",
+      help: "Client requests dropped by the per-connection rate limit",
+      registers,
+    }),
+    slowConsumerCloses: new Counter({
+      name: "parley_slow_consumer_closes_total",
+      help: "Connections closed (1013) because they did not read fast enough",
+      registers,
+    }),
+    fanoutLatency: new Histogram({
+      name: "parley_fanout_latency_seconds",
+      help: "Time from a message's acceptance (ts) to its local fan-out on this node",
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    relayErrors: new Counter({
+      name: "parley_relay_errors_total",
+      help: "Failures talking to the relay/store backend, by operation",
+      labelNames: ["op"] as const,
+      registers,
+    }),
+    gapRepairs: new Counter({
+      name: "parley_gap_repairs_total",
+      help: "Room publications that arrived out of sequence and were refilled from history, by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    resumes: new Counter({
+      name: "parley_resumes_total",
+      help: "Joins with `since`, by outcome (recovered or not)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    roomSubscriptions: new Gauge({
+      name: "parley_room_subscriptions",
+      help: "Relay channels this node is subscribed to (rooms and user inboxes with local members)",
+      registers,
+    }),
+    backendUp: new Gauge({
+      name: "parley_backend_up",
+      help: "1 when the relay/store backend (Redis) is reachable from this node",
+      registers,
+    }),
+    draining: new Gauge({
+      name: "parley_draining",
+      help: "1 while this node drains for shutdown",
+      registers,
+    }),
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
