@@ -14,7 +14,6 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { msgFramePrefix } from "./message-frame.js";
 import { ONLINE_ROOM, roomTopic, userTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
 import { Session } from "./session.js";

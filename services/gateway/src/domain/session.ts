@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Connection } from "./connection.js";
-import { TokenBucket } from "./token-bucket.js";
+import type { TokenBucket } from "./token-bucket.js";
 
 /** Per-connection state the domain keeps. */
 export class Session {

@@ -76,7 +76,7 @@ export function createSubscriberClient(config: RedisConfig, nodeId: string, log:
         enableOfflineQueue: false,
         clusterRetryStrategy: options.retryStrategy,
         shardedSubscribers: true,
-      } as ConstructorParameters<typeof Cluster>[1])
+      })
     : new Redis(config.url, options);
   client.on("error", (err: Error) => log.warn({ err: err.message }, "redis subscriber connection error"));
   return client;

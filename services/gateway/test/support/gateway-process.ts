@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { freePort, sleep, waitUntil } from "./free-port.js";
+
+export const GATEWAY_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+
+export interface GatewayOptions {
+  /** Extra environment (PARLEY_*, REDIS_URL, ...). */
+  readonly env?: Record<string, string>;
+  readonly port?: number;
+  readonly adminPort?: number;
+  readonly nodeId?: string;
+}
+
+/**
+ * A real gateway process (`node dist/main.js`) on free ports. Resolves once it logged
+ * "gateway listening"; keeps every log line for assertions.
+ */
+export class GatewayProcess {
+  readonly lines: string[] = [];
+  readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly port: number,
+    readonly adminPort: number,
+    readonly nodeId: string,
+  ) {
+    this.exited = new Promise((resolve) =>
+      proc.once("exit", (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+    let buffered = "";
+    const collect = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      this.lines.push(...parts.filter((l) => l !== ""));
+    };
+    proc.stdout?.on("data", collect);
+    proc.stderr?.on("data", collect);
+  }
+
+  static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
+    const port = options.port ?? (await freePort());
+    const adminPort = options.adminPort ?? (await freePort());
+    const nodeId = options.nodeId ?? `test-${port}`;
+    const proc = spawn(process.execPath, [GATEWAY_MAIN], {
+      env: {
+        ...process.env,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        ADMIN_PORT: String(adminPort),
+        NODE_ID: nodeId,
+        LOG_LEVEL: "info",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const gateway = new GatewayProcess(proc, port, adminPort, nodeId);
+    await waitUntil(
+      `gateway ${nodeId} to listen`,
+      () => {
+        if (gateway.exitCode !== undefined) throw new Error(`gateway exited with ${gateway.exitCode}:\n${gateway.lines.join("\n")}`);
+        return gateway.lines.some((l) => l.includes('"gateway listening"'));
+      },
+      15_000,
+    );
+    return gateway;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** SIGTERM (drain) or SIGKILL (crash); resolves with the exit code, bounded by `timeoutMs`. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000): Promise<number | null> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    this.proc.kill(signal);
+    const code = await Promise.race([this.exited, sleep(timeoutMs).then(() => "timeout" as const)]);
+    if (code === "timeout") {
+      this.proc.kill("SIGKILL");
+      throw new Error(`gateway ${this.nodeId} did not exit within ${timeoutMs} ms after ${signal}`);
+    }
+    return code;
+  }
+
+  /** Scrapes /metrics and returns the sum of the samples of `name` matching `labels`. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.adminPort}/metrics`)).text();
+    return sumMetric(text, name, labels);
+  }
+
+  async getJson<T>(path: string): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.httpUrl}${path}`);
+    return { status: res.status, body: (await res.json()) as T };
+  }
+}
+
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const labelText = match[3] ?? "";
+    const ok = Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`));
+    if (ok) total += Number(match[4]);
+  }
+  return total;
+}
+
+/** Starts several gateways in parallel with the same environment. */
+export async function startGateways(count: number, options: GatewayOptions = {}): Promise<GatewayProcess[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => GatewayProcess.start({ ...options, nodeId: `${options.nodeId ?? "node"}-${i + 1}` })));
+}
