@@ -41,7 +41,7 @@ export const HistoryRequest = Type.Object(
     type: Type.Literal("history"),
     room: Room,
     /** Return messages with offsets strictly below this one (paging backwards). */
-    before: Type.Optional(Offset),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: Limits.maxHistoryLimit })),
   },
   closed,

@@ -69,7 +69,10 @@ export class Gateway {
     attachHttpRoutes(app, { presence: adapters.presence, isReady: () => this.isReady() });
     attachNotFound(app);
     attachAdminRoutes(this.admin, metrics.registry);
-    this.backendProbe = setInterval(() => metrics.backendUp.set(this.backendUp() ? 1 : 0), 1000);
+    this.backendProbe = setInterval(() => {
+      metrics.backendUp.set(this.backendUp() ? 1 : 0);
+      metrics.roomSubscriptions.set(this.chat.relaySubscriptions);
+    }, 1000);
     this.backendProbe.unref();
     metrics.backendUp.set(this.backendUp() ? 1 : 0);
   }

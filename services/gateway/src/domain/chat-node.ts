@@ -19,6 +19,7 @@ import { RoomFeed } from "./room-feed.js";
 import { Session } from "./session.js";
 import { TokenBucket } from "./token-bucket.js";
 import { LocalPresence } from "./local-presence.js";
+import { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface ChatNodeDeps {
   readonly nodeId: string;
@@ -61,11 +62,12 @@ export class ChatNode {
   private readonly userSessions = new Map<string, Set<Session>>();
   private readonly feeds = new Map<string, RoomFeed>();
   private readonly local = new LocalPresence();
-  private readonly inboxes = new Map<string, Promise<void>>();
+  private readonly subscriptions: TopicSubscriptions;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
 
   constructor(private readonly deps: ChatNodeDeps) {
+    this.subscriptions = new TopicSubscriptions(deps.broker);
     deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
     deps.broker.onResubscribed(() => this.resyncAll());
     deps.presence.onReaped((room, users) => this.onReaped(room, users));
@@ -73,6 +75,11 @@ export class ChatNode {
 
   get connectionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Relay topics (rooms and inboxes) this node is subscribed to. */
+  get relaySubscriptions(): number {
+    return this.subscriptions.size;
   }
 
   // ---- connection lifecycle (called by the transport) ----
@@ -107,19 +114,14 @@ export class ChatNode {
         maxRooms: limits.maxRoomsPerConnection,
       },
     });
-    let inbox = this.inboxes.get(conn.user);
-    if (inbox === undefined) {
-      inbox = this.deps.broker.subscribe(userTopic(conn.user));
-      this.inboxes.set(conn.user, inbox);
-      // Awaited below, possibly after other queued work; mark it handled now.
-      inbox.catch(() => undefined);
-    }
-    const pending = inbox;
+    // Every session holds a reference on its user's inbox topic (DMs), given back at close.
+    const inbox = this.subscriptions.acquire(userTopic(conn.user));
+    // Awaited below, possibly after other queued work; mark it handled now.
+    inbox.catch(() => undefined);
     this.enqueue(session, async () => {
       try {
-        await pending;
+        await inbox;
       } catch (err) {
-        if (this.inboxes.get(conn.user) === pending) this.inboxes.delete(conn.user);
         session.log.warn({ err }, "inbox subscription failed; closing so the client retries");
         conn.close(CloseCode.tryAgainLater, "relay unavailable");
         return;
@@ -142,12 +144,8 @@ export class ChatNode {
     // Runs after whatever the session still had in flight, so a pending join is undone too.
     const cleanup = session.chain.then(async () => {
       for (const room of [...session.rooms]) await this.leaveRoom(session, room, false);
+      this.subscriptions.release(userTopic(user));
       if (this.local.remove(ONLINE_ROOM, user)) await this.presenceRemove(ONLINE_ROOM, user);
-      if (lastTab && !this.userSessions.has(user) && this.inboxes.delete(user)) {
-        await this.deps.broker.unsubscribe(userTopic(user)).catch((err: unknown) => {
-          this.deps.log.warn({ err }, "inbox unsubscribe failed");
-        });
-      }
     });
     session.chain = cleanup;
     this.closing.add(cleanup);
@@ -297,7 +295,8 @@ export class ChatNode {
       if (pair !== undefined && appended.frame !== undefined) {
         // DMs also reach every tab of both users that has not joined the DM room.
         const frame = appended.frame;
-        await Promise.all(pair.map((user) => this.deps.broker.publish(userTopic(user), frame)));
+        const users = pair[0] === pair[1] ? [pair[0]] : pair;
+        await Promise.all(users.map((user) => this.deps.broker.publish(userTopic(user), frame)));
       }
     }
     this.send(session, { type: "ack", cid, room, epoch: appended.epoch, offset: appended.offset });
@@ -361,7 +360,7 @@ export class ChatNode {
     let feed = this.feeds.get(room);
     if (feed === undefined) {
       feed = new RoomFeed(room, roomTopic(room), {
-        broker: this.deps.broker,
+        subscriptions: this.subscriptions,
         store: this.deps.store,
         fanout: this.deps.fanout,
         log: this.deps.log,
@@ -384,9 +383,6 @@ export class ChatNode {
     if (feed.members > 0 || this.feeds.get(feed.room) !== feed) return;
     this.feeds.delete(feed.room);
     feed.close();
-    feed.ready
-      .then(() => this.deps.broker.unsubscribe(feed.topic))
-      .catch((err: unknown) => this.deps.log.debug({ err, room: feed.room }, "room unsubscribe skipped"));
   }
 
   private onPublication(topic: Topic, payload: string): void {

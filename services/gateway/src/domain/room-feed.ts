@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { LocalFanout } from "./connection.js";
 import { RecentFrames } from "./recent-frames.js";
-import type { Broker, Store } from "./ports.js";
+import type { Store } from "./ports.js";
+import type { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface FeedHooks {
   /** A stored message was fanned out locally; `ts` is its acceptance time. */
@@ -11,7 +12,7 @@ export interface FeedHooks {
 }
 
 export interface FeedDeps {
-  readonly broker: Broker;
+  readonly subscriptions: TopicSubscriptions;
   readonly store: Store;
   readonly fanout: LocalFanout;
   readonly hooks: FeedHooks;
@@ -65,23 +66,22 @@ export class RoomFeed {
   private async start(): Promise<void> {
     // Subscribe first, then read the head: anything with a higher offset is published after
     // the subscription is live, so it arrives through `accept`; lower ones are dropped there.
-    await this.deps.broker.subscribe(this.topic);
-    try {
-      const head = await this.deps.store.head(this.room);
-      this.epoch = head.epoch;
-      this.head = head.offset;
-    } catch (err) {
-      await this.deps.broker.unsubscribe(this.topic).catch(() => undefined);
-      throw err;
-    }
+    // The reference taken here is given back by `close`, whether or not the start succeeded.
+    await this.deps.subscriptions.acquire(this.topic);
+    const head = await this.deps.store.head(this.room);
+    if (this.closed) return;
+    this.epoch = head.epoch;
+    this.head = head.offset;
     this.live = true;
     this.drainQueue();
   }
 
-  /** Stops delivering; the caller unsubscribes. */
+  /** Stops delivering and gives back the relay subscription. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.deps.subscriptions.release(this.topic);
   }
 
   accept(epoch: string, offset: number, ts: number, frame: string): void {
