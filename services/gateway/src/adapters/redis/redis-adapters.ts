@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Adapters } from "../adapters.js";
@@ -11,11 +12,15 @@ import { RedisStore } from "./redis-store.js";
  * The Redis adapters of one node over two connections made once here and injected: commands
  * and scripts on one, pub/sub on the other (a subscribed connection can do nothing else).
  */
-export function createRedisAdapters(config: Config, log: Logger): Adapters {
+export async function createRedisAdapters(config: Config, log: Logger): Promise<Adapters> {
   const cluster = isCluster(config.redis);
   const keys = new RedisKeys(config.redis.keyPrefix);
   const commands = createCommandClient(config.redis, config.server.nodeId, log);
   const subscriber = createSubscriberClient(config.redis, config.server.nodeId, log);
+  // Give Redis a moment to answer before the node starts heart-beating and taking sockets; if
+  // it does not, start anyway (not ready) and let the clients retry.
+  const ready = await Promise.all([whenReady(commands, 3000), whenReady(subscriber, 3000)]);
+  if (!ready.every(Boolean)) log.warn({ url: config.redis.url }, "redis not reachable yet; starting not ready");
   const broker = new RedisBroker(subscriber, commands, keys, cluster, log.child({ port: "broker" }));
   const store = new RedisStore(commands, keys, config.store, cluster);
   const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }));
@@ -31,4 +36,19 @@ export function createRedisAdapters(config: Config, log: Logger): Adapters {
       commands.disconnect();
     },
   };
+}
+
+function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    client.once("ready", onReady);
+  });
 }

@@ -1,0 +1,458 @@
+import {
+  ErrorCode,
+  SUBPROTOCOL,
+  decodeServer,
+  dmMembers,
+  dmRoom,
+  shouldReconnect,
+  type ClientEnvelope,
+  type ErrorEnvelope,
+  type MsgEnvelope,
+  type ServerEnvelope,
+  type ServerEnvelopeOf,
+  type StreamPosition,
+  type WelcomeEnvelope,
+} from "@parley/protocol";
+import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { Emitter } from "./emitter.js";
+import { ClientErrorCode, ParleyError } from "./errors.js";
+import { PendingSends, type SendResult } from "./pending-sends.js";
+import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
+
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface ClientOptions {
+  /** Server base URL (`ws://host:8080`) or the full `/ws` URL. */
+  readonly url: string;
+  /** Guest name (servers in guest mode). */
+  readonly name?: string;
+  /** A JWT, or a function returning a fresh one (called before every connect). */
+  readonly token?: string | (() => string | Promise<string>);
+  /** WebSocket implementation; defaults to `globalThis.WebSocket` (pass `ws` in Node 20). */
+  readonly WebSocket?: WebSocketConstructor;
+  readonly backoff?: Partial<BackoffOptions>;
+  /** Re-send an unanswered send after this long on a live connection (same cid). Default 5 s. */
+  readonly resendAfterMs?: number;
+  /** Give up on a send (reject it) after this long without an ack. Default 60 s. */
+  readonly sendTimeoutMs?: number;
+  /** Bound for history/presence/join answers. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** Join DM rooms automatically on their first message, so DMs resume after reconnects. Default true. */
+  readonly autoJoinDms?: boolean;
+}
+
+export interface SubscribedInfo {
+  readonly room: string;
+  readonly epoch: string;
+  readonly offset: number;
+  /** false: some messages missed while disconnected are no longer in history (or the room's history was reset). */
+  readonly recovered: boolean | undefined;
+}
+
+export interface LossInfo {
+  readonly room: string;
+  /** `history-gone`: the gap is older than history; `epoch-changed`: the room's history was reset. */
+  readonly reason: "history-gone" | "epoch-changed" | "gap";
+}
+
+export interface ClientEvents {
+  state: (state: ConnectionState) => void;
+  welcome: (welcome: WelcomeEnvelope) => void;
+  /** Every room message exactly once per client, in offset order per room. */
+  message: (message: MsgEnvelope) => void;
+  subscribed: (info: SubscribedInfo) => void;
+  /** Messages could not all be recovered: the `recovered: false` signal. */
+  loss: (info: LossInfo) => void;
+  joined: (room: string, user: string) => void;
+  left: (room: string, user: string) => void;
+  typing: (room: string, user: string) => void;
+  /** Server errors not tied to a pending request of this client. */
+  error: (error: ErrorEnvelope) => void;
+  /** The client stopped for good (close code meaning "give up", or `close()`). */
+  closed: (info: { code: number; reason: string }) => void;
+}
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (err: ParleyError) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+export interface HistoryResult {
+  readonly room: string;
+  readonly epoch: string;
+  readonly messages: readonly MsgEnvelope[];
+  readonly more: boolean;
+}
+
+/**
+ * A Parley connection that survives node failures: reconnects with backoff and jitter, resumes
+ * every joined room from its last offset on whatever node it lands, drops duplicates by offset,
+ * and keeps sends until acknowledged (re-sending with the same `cid`, which the server stores
+ * once).
+ */
+export class ParleyClient extends Emitter<ClientEvents> {
+  private ws: WebSocketLike | undefined;
+  private stateValue: ConnectionState = "connecting";
+  private stopped = false;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly ticker: ReturnType<typeof setInterval>;
+  /** Rooms the app wants joined. */
+  private readonly rooms = new Set<string>();
+  /** Last delivered position per room (joined rooms and DM rooms). */
+  private readonly positions = new Map<string, StreamPosition>();
+  private readonly pending = new PendingSends();
+  private readonly joinWaiters = new Map<string, Waiter<SubscribedInfo>[]>();
+  private readonly historyWaiters = new Map<string, Waiter<HistoryResult>[]>();
+  private readonly presenceWaiters = new Map<string, Waiter<string[]>[]>();
+  private welcomeValue: WelcomeEnvelope | undefined;
+  private readonly options: Required<Omit<ClientOptions, "name" | "token" | "WebSocket" | "backoff">> & {
+    backoff: BackoffOptions;
+  };
+  private readonly WebSocketImpl: WebSocketConstructor;
+
+  constructor(private readonly config: ClientOptions) {
+    super();
+    const impl = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (impl === undefined) throw new Error("no WebSocket implementation: pass options.WebSocket (e.g. the `ws` package in Node 20)");
+    this.WebSocketImpl = impl;
+    this.options = {
+      url: config.url,
+      backoff: { initialMs: config.backoff?.initialMs ?? 250, maxMs: config.backoff?.maxMs ?? 10_000 },
+      resendAfterMs: config.resendAfterMs ?? 5000,
+      sendTimeoutMs: config.sendTimeoutMs ?? 60_000,
+      requestTimeoutMs: config.requestTimeoutMs ?? 10_000,
+      autoJoinDms: config.autoJoinDms ?? true,
+    };
+    this.ticker = setInterval(() => this.tick(), 500);
+    void this.open();
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The latest `welcome` (user, node, limits), once connected. */
+  get welcome(): WelcomeEnvelope | undefined {
+    return this.welcomeValue;
+  }
+
+  get user(): string | undefined {
+    return this.welcomeValue?.user;
+  }
+
+  /** Unacknowledged sends. */
+  get unacked(): number {
+    return this.pending.size;
+  }
+
+  /** The last delivered position of a room, if any. */
+  position(room: string): StreamPosition | undefined {
+    return this.positions.get(room);
+  }
+
+  // ---- API ----
+
+  /** Joins a room (kept across reconnects). Resolves with the first `subscribed`. */
+  join(room: string): Promise<SubscribedInfo> {
+    this.rooms.add(room);
+    const result = this.wait(this.joinWaiters, room);
+    if (this.stateValue === "connected") this.sendJoin(room);
+    return result;
+  }
+
+  leave(room: string): void {
+    this.rooms.delete(room);
+    this.transmit({ type: "leave", room });
+  }
+
+  /** Sends to a room; resolves with the stored offset once acknowledged, across reconnects. */
+  send(room: string, text: string): Promise<SendResult> {
+    return this.queue({ type: "send", room, text, cid: newCid() });
+  }
+
+  /** Sends a direct message; it lives in the room `dm:<a>:<b>`. */
+  dm(to: string, text: string): Promise<SendResult> {
+    return this.queue({ type: "dm", to, text, cid: newCid() });
+  }
+
+  history(room: string, options: { before?: number; limit?: number } = {}): Promise<HistoryResult> {
+    const result = this.wait(this.historyWaiters, room);
+    this.transmit({
+      type: "history",
+      room,
+      ...(options.before !== undefined ? { before: options.before } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    });
+    return result;
+  }
+
+  presence(room: string): Promise<string[]> {
+    const result = this.wait(this.presenceWaiters, room);
+    this.transmit({ type: "presence", room });
+    return result;
+  }
+
+  typing(room: string): void {
+    this.transmit({ type: "typing", room });
+  }
+
+  /** Closes for good; unacknowledged sends are rejected. */
+  close(): void {
+    this.stop(1000, "closed by client");
+    this.ws?.close(1000, "bye");
+  }
+
+  /** The DM room with `user` (for the current user). */
+  dmRoomWith(user: string): string | undefined {
+    return this.user === undefined ? undefined : dmRoom(this.user, user);
+  }
+
+  // ---- connection ----
+
+  private setState(state: ConnectionState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emit("state", state);
+  }
+
+  private async url(): Promise<string> {
+    const base = this.options.url.replace(/\/+$/, "");
+    const wsUrl = base.endsWith("/ws") ? base : `${base}/ws`;
+    const token = typeof this.config.token === "function" ? await this.config.token() : this.config.token;
+    const query = token !== undefined ? `token=${encodeURIComponent(token)}` : `name=${encodeURIComponent(this.config.name ?? "")}`;
+    return `${wsUrl}?${query}`;
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    let url: string;
+    try {
+      url = await this.url();
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopped) return;
+    const ws = new this.WebSocketImpl(url, SUBPROTOCOL);
+    this.ws = ws;
+    ws.onmessage = (event) => {
+      if (this.ws === ws) this.onFrame(typeof event.data === "string" ? event.data : String(event.data));
+    };
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.onClose(event.code, event.reason);
+    };
+    ws.onerror = () => {
+      // A close event always follows; reconnect logic lives there.
+    };
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.ws = undefined;
+    this.welcomeValue = undefined;
+    if (this.stopped) return;
+    if (!shouldReconnect(code) && code !== 1005) {
+      this.stop(code, reason);
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    this.setState("reconnecting");
+    const delay = backoffDelay(this.attempt, this.options.backoff);
+    this.attempt += 1;
+    this.reconnectTimer = setTimeout(() => void this.open(), delay);
+  }
+
+  private stop(code: number, reason: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.ticker);
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    const err = new ParleyError(ClientErrorCode.closed, `connection closed (${code}${reason ? `: ${reason}` : ""})`);
+    this.pending.failAll(err);
+    for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
+      for (const list of waiters.values()) for (const w of list) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+      waiters.clear();
+    }
+    this.setState("closed");
+    this.emit("closed", { code, reason });
+  }
+
+  private onWelcome(welcome: WelcomeEnvelope): void {
+    this.welcomeValue = welcome;
+    this.attempt = 0;
+    this.setState("connected");
+    this.emit("welcome", welcome);
+    // Joins first: the server handles a connection's requests in order, so the re-sends
+    // below find their rooms joined.
+    for (const room of this.rooms) this.sendJoin(room);
+    const now = Date.now();
+    for (const envelope of this.pending.all()) {
+      this.transmit(envelope);
+      this.pending.markSent(envelope.cid, now);
+    }
+  }
+
+  private sendJoin(room: string): void {
+    const since = this.positions.get(room);
+    this.transmit(since === undefined ? { type: "join", room } : { type: "join", room, since });
+  }
+
+  private transmit(envelope: ClientEnvelope): boolean {
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== OPEN || this.stateValue !== "connected") return false;
+    ws.send(JSON.stringify(envelope));
+    return true;
+  }
+
+  private queue(envelope: ClientEnvelopeOfSend): Promise<SendResult> {
+    if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
+    const result = this.pending.add(envelope, Date.now());
+    this.transmit(envelope);
+    return result;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const { resend, expired } = this.pending.due(now, this.options.resendAfterMs, this.options.sendTimeoutMs);
+    for (const cid of expired) this.pending.fail(cid, new ParleyError(ClientErrorCode.timeout, "no acknowledgement from the server"));
+    if (this.stateValue !== "connected") return;
+    for (const envelope of resend) {
+      if (this.transmit(envelope)) this.pending.markSent(envelope.cid, now);
+    }
+  }
+
+  // ---- inbound ----
+
+  private onFrame(frame: string): void {
+    const decoded = decodeServer(frame);
+    if (!decoded.ok) return;
+    this.dispatch(decoded.value);
+  }
+
+  private dispatch(env: ServerEnvelope): void {
+    switch (env.type) {
+      case "welcome":
+        return this.onWelcome(env);
+      case "msg":
+        return this.onMessage(env);
+      case "subscribed":
+        return this.onSubscribed(env);
+      case "ack":
+        this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset });
+        return;
+      case "history":
+        return this.settle(this.historyWaiters, env.room, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });
+      case "presence":
+        return this.settle(this.presenceWaiters, env.room, env.users);
+      case "joined":
+        return this.emit("joined", env.room, env.user);
+      case "left":
+        return this.emit("left", env.room, env.user);
+      case "typing":
+        return this.emit("typing", env.room, env.user);
+      case "error":
+        return this.onError(env);
+      case "unsubscribed":
+        return;
+    }
+  }
+
+  private onMessage(msg: MsgEnvelope): void {
+    const position = this.positions.get(msg.room);
+    if (position !== undefined && position.epoch === msg.epoch) {
+      if (msg.offset <= position.offset) return; // already delivered (replay overlap or a second path)
+      if (msg.offset > position.offset + 1) this.emit("loss", { room: msg.room, reason: "gap" });
+    } else if (position !== undefined) {
+      this.emit("loss", { room: msg.room, reason: "epoch-changed" });
+    }
+    this.positions.set(msg.room, { epoch: msg.epoch, offset: msg.offset });
+    this.emit("message", msg);
+    if (this.options.autoJoinDms && dmMembers(msg.room) !== undefined && !this.rooms.has(msg.room)) {
+      // From now on the DM room is resumed like any joined room.
+      this.rooms.add(msg.room);
+      this.sendJoin(msg.room);
+    }
+  }
+
+  private onSubscribed(env: ServerEnvelopeOf<"subscribed">): void {
+    const position = this.positions.get(env.room);
+    const recovered = env.recovered;
+    if (recovered === false) {
+      // The `recovered: false` signal: what was missed is not in history any more.
+      const reason = position !== undefined && position.epoch !== env.epoch ? "epoch-changed" : "history-gone";
+      this.emit("loss", { room: env.room, reason });
+      this.positions.set(env.room, { epoch: env.epoch, offset: env.offset });
+    } else if (position === undefined || position.epoch !== env.epoch) {
+      this.positions.set(env.room, { epoch: env.epoch, offset: env.offset });
+    }
+    const info: SubscribedInfo = { room: env.room, epoch: env.epoch, offset: env.offset, recovered };
+    this.emit("subscribed", info);
+    this.settle(this.joinWaiters, env.room, info);
+  }
+
+  private onError(env: ErrorEnvelope): void {
+    if (env.ref !== undefined) {
+      if (env.code === ErrorCode.unavailable || env.code === ErrorCode.rateLimited) {
+        // Transient: leave it pending; the ticker re-sends it with the same cid.
+        return;
+      }
+      if (this.pending.fail(env.ref, new ParleyError(env.code, env.message))) return;
+    }
+    if (env.room !== undefined) {
+      for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
+        const list = waiters.get(env.room);
+        const first = list?.shift();
+        if (first !== undefined) {
+          clearTimeout(first.timer);
+          if (waiters === (this.joinWaiters as Map<string, Waiter<unknown>[]>)) this.rooms.delete(env.room);
+          first.reject(new ParleyError(env.code, env.message));
+          return;
+        }
+      }
+    }
+    this.emit("error", env);
+  }
+
+  private wait<T>(waiters: Map<string, Waiter<T>[]>, room: string): Promise<T> {
+    if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = waiters.get(room);
+        const i = list?.findIndex((w) => w.timer === timer) ?? -1;
+        if (list !== undefined && i >= 0) list.splice(i, 1);
+        reject(new ParleyError(ClientErrorCode.timeout, `no answer for ${room} within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      let list = waiters.get(room);
+      if (list === undefined) {
+        list = [];
+        waiters.set(room, list);
+      }
+      list.push({ resolve, reject, timer });
+    });
+  }
+
+  private settle<T>(waiters: Map<string, Waiter<T>[]>, room: string, value: T): void {
+    const first = waiters.get(room)?.shift();
+    if (first === undefined) return;
+    clearTimeout(first.timer);
+    first.resolve(value);
+  }
+}
+
+type ClientEnvelopeOfSend = Extract<ClientEnvelope, { type: "send" | "dm" }>;
+
+function newCid(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  let out = "";
+  for (const b of bytes) out += (b % 36).toString(36);
+  return out;
+}
