@@ -31,9 +31,20 @@ export class RedisPresence implements Presence {
       this.held.set(room, users);
     }
     users.add(user);
-    const first = await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
-    await Promise.all([this.redis.sadd(this.keys.nodeRooms(this.nodeId), room), this.redis.sadd(this.keys.rooms(), room)]);
+    const first = await this.addToRedis(room, user);
     return Number(first) === 1;
+  }
+
+  /**
+   * The room goes into this node's room list before the user goes in, so a node that dies in
+   * between leaves at worst a room with nothing to reap, never a user no one will reap. The
+   * room index is updated after, so a concurrent `remove` on another node cannot drop it.
+   */
+  private async addToRedis(room: string, user: string): Promise<unknown> {
+    await this.redis.sadd(this.keys.nodeRooms(this.nodeId), room);
+    const first = await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
+    await this.redis.sadd(this.keys.rooms(), room);
+    return first;
   }
 
   async remove(room: string, user: string): Promise<boolean> {
@@ -41,10 +52,20 @@ export class RedisPresence implements Presence {
     users?.delete(user);
     if (users?.size === 0) this.held.delete(room);
     const last = await this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
-    if (Number(last) === 1 && (await this.redis.hlen(this.keys.presenceUsers(room))) === 0) {
-      await this.redis.srem(this.keys.rooms(), room);
-    }
+    if (Number(last) === 1) await this.dropEmptyRoom(room);
     return Number(last) === 1;
+  }
+
+  /**
+   * Takes an empty room out of the room index. The index lives on another slot than the room,
+   * so this cannot be one script: a user added elsewhere between the check and the SREM is
+   * caught by the second check, which puts the room back.
+   */
+  private async dropEmptyRoom(room: string): Promise<void> {
+    const users = this.keys.presenceUsers(room);
+    if ((await this.redis.hlen(users)) > 0) return;
+    await this.redis.srem(this.keys.rooms(), room);
+    if ((await this.redis.hlen(users)) > 0) await this.redis.sadd(this.keys.rooms(), room);
   }
 
   async members(room: string): Promise<string[]> {
@@ -105,10 +126,7 @@ export class RedisPresence implements Presence {
   private async reassert(): Promise<void> {
     this.log.warn({ rooms: this.held.size }, "presence missing in Redis; re-asserting this node's users");
     for (const [room, users] of this.held) {
-      for (const user of users) {
-        await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
-      }
-      await Promise.all([this.redis.sadd(this.keys.nodeRooms(this.nodeId), room), this.redis.sadd(this.keys.rooms(), room)]);
+      for (const user of users) await this.addToRedis(room, user);
     }
   }
 
@@ -118,6 +136,7 @@ export class RedisPresence implements Presence {
       const gone = (await this.redis.parleyPresenceReap(this.keys.presenceUsers(room), this.keys.presenceNode(room, node))) as string[];
       if (gone.length > 0) {
         this.log.info({ node, room, users: gone.length }, "reaped users of a dead node");
+        await this.dropEmptyRoom(room);
         this.reaped(room, gone);
       }
     }
@@ -128,14 +147,20 @@ export class RedisPresence implements Presence {
     ]);
   }
 
+  /**
+   * Stops heart-beating. A node that removed all its users (a clean drain) leaves the cluster at
+   * once. One that still holds users keeps its last beat, so a survivor reaps those users and
+   * reports them (`left`) within `nodeTtlMs`, exactly as if it had crashed; deleting the beat
+   * here would leave them present forever.
+   */
   async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    // A clean shutdown leaves the cluster at once instead of waiting to be reaped.
-    if (this.redis.status === "ready") {
-      await Promise.all([this.redis.zrem(this.keys.nodes(), this.nodeId), this.redis.hdel(this.keys.nodeInfo(), this.nodeId)]).catch(
-        () => undefined,
-      );
-    }
+    if (this.held.size > 0 || this.redis.status !== "ready") return;
+    await Promise.all([
+      this.redis.zrem(this.keys.nodes(), this.nodeId),
+      this.redis.hdel(this.keys.nodeInfo(), this.nodeId),
+      this.redis.del(this.keys.nodeRooms(this.nodeId)),
+    ]).catch(() => undefined);
   }
 }

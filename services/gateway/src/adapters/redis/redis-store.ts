@@ -16,7 +16,10 @@ import type { RedisKeys } from "./redis-keys.js";
  * History, offsets and idempotency in Redis. Per room: a `meta` hash (epoch, seq), a capped
  * list `log` of frames (newest at the tail), and one short-lived key per (user, cid). Every
  * operation is one script, so a send is stored and published in one atomic step, and a failed
- * or timed-out call has either fully happened or not at all.
+ * or timed-out call has either fully happened or not at all. Which one is not known: a call that
+ * timed out here (ioredis `commandTimeout` only rejects the local promise) or whose reply was lost
+ * with the connection may still have run. The client's retry with the same cid is then answered
+ * as a duplicate with the first offset, so nothing is stored twice.
  */
 export class RedisStore implements Store {
   constructor(
