@@ -6,7 +6,7 @@ import type { ChatNode } from "../domain/chat-node.js";
 import type { Metrics } from "../metrics.js";
 import type { IdentityResult, IdentityVerifier } from "./identity.js";
 import { isOriginAllowed } from "./origin.js";
-import { UwsConnection, type SocketData } from "./uws-connection.js";
+import { TopicSubscribers, UwsConnection, type SocketData } from "./uws-connection.js";
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "./uws.js";
 import { writeText } from "./http-util.js";
 
@@ -25,11 +25,22 @@ export interface ChatSocketDeps {
 const SLOW_SWEEP_MS = 200;
 
 /**
+ * Room fan-out (`app.publish`) is queued by uWS and written to sockets in one batch per event-loop
+ * turn; if a batch carries a stalled socket past uWS's limit, uWS shuts it down itself (close
+ * 1006, uncounted) before any JS runs. The limit therefore sits this far above our threshold:
+ * room for one turn's batch, after which `checkFannedOut` closes the socket with 1013.
+ */
+const BURST_HEADROOM_BYTES = 1024 * 1024;
+
+/**
  * The `/ws` route: upgrade checks (Origin, identity, subprotocol, capacity), then hands each
  * socket to the chat domain as a `Connection`.
  */
 export class ChatSocket {
   private readonly open = new Set<UwsConnection>();
+  private readonly subscribers = new TopicSubscribers();
+  /** Topics fanned out to since the last backpressure check. */
+  private readonly fannedOut = new Set<string>();
   private sweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ChatSocketDeps) {}
@@ -46,14 +57,14 @@ export class ChatSocket {
       maxPayloadLength: limits.maxPayloadBytes * 4,
       idleTimeout: limits.idleTimeoutSeconds,
       sendPingsAutomatically: true,
-      // Our sweep closes slow consumers with 1013 at maxBackpressureBytes; uWS's own limit is a
-      // hard memory stop above that for bursts between sweeps.
-      maxBackpressure: limits.maxBackpressureBytes * 2,
+      // We close slow consumers with 1013 at maxBackpressureBytes (after each fan-out and on a
+      // timer); uWS's own limit is a hard memory stop above that (see BURST_HEADROOM_BYTES).
+      maxBackpressure: limits.maxBackpressureBytes + Math.max(limits.maxBackpressureBytes, BURST_HEADROOM_BYTES),
       closeOnBackpressureLimit: true as unknown as number,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => {
         const data = ws.getUserData();
-        const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, (c) => this.closeSlow(c));
+        const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, (c) => this.closeSlow(c), this.subscribers);
         data.conn = conn;
         this.open.add(conn);
         metrics.connections.set(this.open.size);
@@ -70,6 +81,7 @@ export class ChatSocket {
         const data = ws.getUserData();
         if (data.conn !== undefined) {
           data.conn.closed = true;
+          data.conn.release();
           this.open.delete(data.conn);
         }
         metrics.connections.set(this.open.size);
@@ -83,6 +95,25 @@ export class ChatSocket {
 
   stop(): void {
     if (this.sweep !== undefined) clearInterval(this.sweep);
+  }
+
+  /**
+   * Called after every local fan-out to `topic`. uWS writes the published frames out after the
+   * current callback, so the check runs in `setImmediate`, which sees the sockets' buffers after
+   * that write: a subscriber that fell behind is closed with 1013 (and counted) there, before a
+   * later batch could take it past uWS's hard limit. The timer sweep alone is too slow for floods.
+   */
+  afterPublish(topic: string): void {
+    if (this.fannedOut.size === 0) setImmediate(() => this.checkFannedOut());
+    this.fannedOut.add(topic);
+  }
+
+  private checkFannedOut(): void {
+    const max = this.deps.limits.maxBackpressureBytes;
+    for (const topic of this.fannedOut) {
+      for (const conn of this.subscribers.get(topic) ?? []) if (conn.buffered() > max) this.closeSlow(conn);
+    }
+    this.fannedOut.clear();
   }
 
   private sweepSlow(): void {

@@ -12,9 +12,38 @@ export interface SocketData {
   chat?: Session;
 }
 
+/**
+ * The local sockets subscribed to each topic, so that a fan-out (`app.publish`) can be followed
+ * by a backpressure check of exactly the sockets it wrote to.
+ */
+export class TopicSubscribers {
+  private readonly byTopic = new Map<string, Set<UwsConnection>>();
+
+  add(topic: string, conn: UwsConnection): void {
+    let set = this.byTopic.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.byTopic.set(topic, set);
+    }
+    set.add(conn);
+  }
+
+  remove(topic: string, conn: UwsConnection): void {
+    const set = this.byTopic.get(topic);
+    if (set === undefined) return;
+    set.delete(conn);
+    if (set.size === 0) this.byTopic.delete(topic);
+  }
+
+  get(topic: string): ReadonlySet<UwsConnection> | undefined {
+    return this.byTopic.get(topic);
+  }
+}
+
 /** The domain's `Connection` over one uWS socket. */
 export class UwsConnection implements Connection {
   closed = false;
+  private readonly topics = new Set<string>();
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -23,6 +52,7 @@ export class UwsConnection implements Connection {
     /** Above this many buffered bytes the client is a slow consumer and is closed with 1013. */
     private readonly maxBuffered: number,
     private readonly onSlow: (conn: UwsConnection) => void,
+    private readonly subscribers: TopicSubscribers,
   ) {}
 
   send(frame: string): boolean {
@@ -46,10 +76,21 @@ export class UwsConnection implements Connection {
   }
 
   subscribe(topic: string): void {
-    if (!this.closed) this.ws.subscribe(topic);
+    if (this.closed) return;
+    this.ws.subscribe(topic);
+    this.topics.add(topic);
+    this.subscribers.add(topic, this);
   }
 
   unsubscribe(topic: string): void {
     if (!this.closed) this.ws.unsubscribe(topic);
+    this.topics.delete(topic);
+    this.subscribers.remove(topic, this);
+  }
+
+  /** The socket is gone (uWS dropped its subscriptions itself): forget ours. */
+  release(): void {
+    for (const topic of this.topics) this.subscribers.remove(topic, this);
+    this.topics.clear();
   }
 }

@@ -11,10 +11,14 @@ export class TestClient {
   readonly received: Received[] = [];
   closeCode: number | undefined;
   closeReason = "";
+  /** Socket errors after connecting (a reset by the server, an invalid frame); kept, never thrown. */
+  readonly errors: Error[] = [];
   private waiters: { match: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
   private readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
+    // Without a listener an `error` event (e.g. the server dropping the connection) would throw.
+    ws.on("error", (err) => this.errors.push(err));
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
       const message = JSON.parse((data as Buffer).toString()) as Received;
