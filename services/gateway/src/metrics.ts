@@ -1,3 +1,4 @@
+import { ERROR_CODES, clientSchemas } from "@parley/protocol";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -59,6 +60,28 @@ export function createMetrics() {
       help: "Client requests dropped by the per-connection rate limit",
       registers,
     }),
+    sharedRateLimited: new Counter({
+      name: "parley_shared_rate_limited_total",
+      help: "Requests refused by a cluster-wide rate bucket, by bucket (user: WebSocket requests per user; ip: upgrades and /api requests per client address)",
+      labelNames: ["bucket"] as const,
+      registers,
+    }),
+    apiRejected: new Counter({
+      name: "parley_api_rejected_total",
+      help: "/api requests refused, by reason (auth: no or bad token; forbidden: room rules; rate_limited; bad_request)",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    tokenExpiredCloses: new Counter({
+      name: "parley_token_expired_closes_total",
+      help: "Connections closed (4001) because their token expired while connected",
+      registers,
+    }),
+    firstFrameTimeouts: new Counter({
+      name: "parley_first_frame_timeouts_total",
+      help: "Connections closed (1008) because they sent no frame at all within PARLEY_FIRST_FRAME_TIMEOUT_MS",
+      registers,
+    }),
     slowConsumerCloses: new Counter({
       name: "parley_slow_consumer_closes_total",
       help: "Connections closed (1013) because they did not read fast enough",
@@ -104,7 +127,46 @@ export function createMetrics() {
       registers,
     }),
   };
+  zeroLabelledCounters(metrics);
   return metrics;
 }
 
+/**
+ * Starts each labelled counter's known series at 0, so they exist from the first scrape: a
+ * dashboard panel or alert shows 0 rather than "no data", and `rate()` does not miss the first
+ * increment of a series that would otherwise appear only then. Other values (close codes chosen
+ * by clients) still appear when first used.
+ */
+function zeroLabelledCounters(metrics: {
+  protocolErrors: Counter<"code">;
+  relayErrors: Counter<"op">;
+  upgradesRejected: Counter<"reason">;
+  sharedRateLimited: Counter<"bucket">;
+  apiRejected: Counter<"reason">;
+  resumes: Counter<"outcome">;
+  gapRepairs: Counter<"outcome">;
+}): void {
+  for (const code of ERROR_CODES) metrics.protocolErrors.inc({ code }, 0);
+  for (const op of [...Object.keys(clientSchemas), "presence", "ratelimit"]) metrics.relayErrors.inc({ op }, 0);
+  for (const reason of UPGRADE_REJECT_REASONS) metrics.upgradesRejected.inc({ reason }, 0);
+  for (const bucket of ["user", "ip"]) metrics.sharedRateLimited.inc({ bucket }, 0);
+  for (const reason of ["auth", "forbidden", "rate_limited", "bad_request"]) metrics.apiRejected.inc({ reason }, 0);
+  for (const outcome of ["recovered", "lost"]) metrics.resumes.inc({ outcome }, 0);
+  for (const outcome of ["repaired", "partial", "failed"]) metrics.gapRepairs.inc({ outcome }, 0);
+}
+
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Every `reason` of parley_upgrades_rejected_total. */
+export const UPGRADE_REJECT_REASONS = [
+  "draining",
+  "capacity",
+  "origin",
+  "subprotocol",
+  "auth",
+  "user_connections",
+  "ip_connections",
+  "ip_rate",
+  "timeout",
+] as const;
+export type UpgradeRejectReason = (typeof UPGRADE_REJECT_REASONS)[number];
