@@ -10,6 +10,7 @@ import {
 } from "./envelopes.js";
 import { ErrorCode } from "./error-codes.js";
 import { Limits } from "./limits.js";
+import { isCanonicalRoom } from "./names.js";
 
 export type DecodeResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -109,7 +110,19 @@ function decodeWith<K extends string, T>(
     const why = first?.message ?? "invalid envelope";
     return fail(ErrorCode.badRequest, `${type}: ${where}: ${why}`, value);
   }
+  if (!hasCanonicalRoom(value)) {
+    return fail(ErrorCode.badRequest, `${type}: /room: a DM room names its two users sorted, as dmRoom() does`, value);
+  }
   return { ok: true, value: value as T };
+}
+
+/**
+ * The schema's room pattern accepts `dm:bob:alice`; only `dm:alice:bob` is that DM's name. An
+ * `error`'s `room` is an echo of whatever the request said, not a room name, so it is exempt.
+ */
+function hasCanonicalRoom(value: object): boolean {
+  const { type, room } = value as { type?: unknown; room?: unknown };
+  return type === "error" || typeof room !== "string" || isCanonicalRoom(room);
 }
 
 /**
@@ -129,12 +142,22 @@ export function decodeServer(frame: string | Uint8Array, options?: DecodeOptions
 export function isClientEnvelope(value: unknown): value is ClientEnvelope {
   if (typeof value !== "object" || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return typeof type === "string" && Object.hasOwn(clientCheckers, type) && clientCheckers[type as ClientType].Check(value);
+  return (
+    typeof type === "string" &&
+    Object.hasOwn(clientCheckers, type) &&
+    clientCheckers[type as ClientType].Check(value) &&
+    hasCanonicalRoom(value)
+  );
 }
 
 /** Whether a value is a valid server envelope. */
 export function isServerEnvelope(value: unknown): value is ServerEnvelope {
   if (typeof value !== "object" || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return typeof type === "string" && Object.hasOwn(serverCheckers, type) && serverCheckers[type as ServerType].Check(value);
+  return (
+    typeof type === "string" &&
+    Object.hasOwn(serverCheckers, type) &&
+    serverCheckers[type as ServerType].Check(value) &&
+    hasCanonicalRoom(value)
+  );
 }

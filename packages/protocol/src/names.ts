@@ -20,8 +20,19 @@ export function isValidUser(name: string): boolean {
   return userRe.test(name);
 }
 
+/** A plain room, or a DM room spelled as `dmRoom` spells it (its two users sorted). */
 export function isValidRoom(name: string): boolean {
-  return roomRe.test(name);
+  return roomRe.test(name) && isCanonicalRoom(name);
+}
+
+/**
+ * False for a `dm:` room whose users are not sorted: `dm:bob:alice` would otherwise be a second
+ * room of the same two users, with its own history. A regular expression cannot say this, so
+ * decoders check it beside the schema.
+ */
+export function isCanonicalRoom(name: string): boolean {
+  const pair = dmMembers(name);
+  return pair === undefined || pair[0] <= pair[1];
 }
 
 /** The DM room of two users: `dm:` plus both names, sorted, so both sides derive the same room. */
