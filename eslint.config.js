@@ -10,7 +10,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Sources through each package's tsconfig, tests and configs through tsconfig.tests.json.
-        project: ["./packages/*/tsconfig.json", "./services/*/tsconfig.json", "./tsconfig.tests.json"],
+        project: ["./packages/*/tsconfig.json", "./services/*/tsconfig.json", "./services/web/tsconfig.node.json", "./tsconfig.tests.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },

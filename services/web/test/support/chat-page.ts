@@ -1,0 +1,114 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContextOptions, LaunchOptions, Locator, Page } from "playwright-core";
+
+const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+export const SCREENSHOTS = join(REPO_ROOT, "test-artifacts", "screenshots");
+export const WEB_DIST = fileURLToPath(new URL("../../dist/", import.meta.url));
+
+/** Chromium as the brief prescribes: Debian's build, headless, quiet, no sandbox (root in CI). */
+export const CHROMIUM = {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+} satisfies LaunchOptions;
+
+/**
+ * One person in one browser context, driven the way a person uses the app: through labels,
+ * roles and visible text. Records every dialog (alert/confirm) the page tried to open.
+ */
+export class ChatPage {
+  readonly dialogs: string[] = [];
+  readonly errors: string[] = [];
+
+  private constructor(
+    readonly page: Page,
+    readonly name: string,
+  ) {
+    page.on("dialog", (dialog) => {
+      this.dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    page.on("pageerror", (err) => this.errors.push(err.message));
+  }
+
+  static async open(browser: Browser, baseUrl: string, name: string, options: BrowserContextOptions = {}): Promise<ChatPage> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const chat = new ChatPage(page, name);
+    await page.goto(baseUrl);
+    return chat;
+  }
+
+  async join(email = ""): Promise<void> {
+    await this.page.getByLabel("Your name").fill(this.name);
+    if (email !== "") await this.page.getByLabel("Email").fill(email);
+    await this.page.getByRole("button", { name: "Join the chat" }).click();
+  }
+
+  /** The status bar text ("Connected to node-2", "Reconnecting…"). */
+  get status(): Locator {
+    return this.page.getByTestId("connection");
+  }
+
+  /** Waits until connected and returns the node named in the status bar. */
+  async node(timeoutMs = 15_000): Promise<string> {
+    await this.status.filter({ hasText: /^Connected to \S+$/ }).waitFor({ timeout: timeoutMs });
+    const text = (await this.status.textContent()) ?? "";
+    return text.replace(/^Connected to /, "");
+  }
+
+  /** Waits until connected to a node other than `old` (after a failover) and returns it. */
+  async nodeOtherThan(old: string, timeoutMs = 30_000): Promise<string> {
+    const escaped = old.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    await this.status.filter({ hasText: new RegExp(`^Connected to (?!${escaped}$)\\S+$`) }).waitFor({ timeout: timeoutMs });
+    return ((await this.status.textContent()) ?? "").replace(/^Connected to /, "");
+  }
+
+  get composer(): Locator {
+    return this.page.getByRole("textbox", { name: /^Message / });
+  }
+
+  async say(text: string): Promise<void> {
+    await this.composer.fill(text);
+    await this.composer.press("Enter");
+  }
+
+  /** The message list of a room, by its label: `#lobby`, `@bob`. */
+  log(label: string): Locator {
+    return this.page.getByRole("log", { name: `Messages in ${label}` });
+  }
+
+  /** Message texts shown in a room, top to bottom (sent and acknowledged ones). */
+  texts(label: string): Locator {
+    return this.log(label).locator(".messages .message .text");
+  }
+
+  /** A room or DM in the sidebar (its accessible name includes the unread count). */
+  roomButton(room: string): Locator {
+    return this.page.locator(`#rooms-panel .room-link[data-room="${room}"]`);
+  }
+
+  /** The unread count on a room's sidebar entry (0 when it shows none). */
+  async unread(room: string): Promise<number> {
+    const badge = this.roomButton(room).locator(".badge");
+    if ((await badge.count()) === 0) return 0;
+    return Number.parseInt((await badge.textContent()) ?? "", 10);
+  }
+
+  async openRoom(room: string): Promise<void> {
+    await this.page.getByLabel("Join or create a room").fill(room);
+    await this.page.getByRole("button", { name: "Join", exact: true }).click();
+  }
+
+  async screenshot(file: string): Promise<void> {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await this.page.screenshot({ path: join(SCREENSHOTS, file) });
+  }
+
+  async close(): Promise<void> {
+    await this.page.context().close();
+  }
+}
