@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort, sleep, waitUntil } from "./free-port.js";
+import { reapOnExit } from "./child-reaper.js";
 
 export const GATEWAY_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
@@ -61,6 +62,7 @@ export class GatewayProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const gateway = new GatewayProcess(proc, port, adminPort, nodeId);
+    reapOnExit(proc);
     await waitUntil(
       `gateway ${nodeId} to listen`,
       () => {

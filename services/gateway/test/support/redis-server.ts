@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConnection } from "node:net";
 import { freePort, sleep, waitUntil } from "./free-port.js";
+import { reapOnExit } from "./child-reaper.js";
 
 export interface RedisServerOptions {
   /** Keep data across restarts with AOF (default: no persistence at all). */
@@ -52,6 +53,7 @@ export class RedisServer {
       "--loglevel", "warning",
     ];
     this.proc = spawn("redis-server", args, { stdio: ["ignore", "ignore", "inherit"] });
+    reapOnExit(this.proc);
     await waitUntil("redis-server to answer PING", () => this.ping(), 10_000, 50);
   }
 
