@@ -16,14 +16,21 @@ import {
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { ClientErrorCode, ParleyError } from "./errors.js";
+import { JoinTracker } from "./join-tracker.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
 
 export interface ClientOptions {
-  /** Server base URL (`ws://host:8080`) or the full `/ws` URL. */
-  readonly url: string;
+  /** Server base URL (`ws://host:8080`) or the full `/ws` URL. Give this or `urls`. */
+  readonly url?: string;
+  /**
+   * Several servers, for deployments without a load balancer in front: the first connect uses
+   * the first one, and every reconnect moves on to the next (round robin), so a dead node is
+   * left behind at once. Give this or `url`.
+   */
+  readonly urls?: readonly string[];
   /** Guest name (servers in guest mode). */
   readonly name?: string;
   /** A JWT, or a function returning a fresh one (called before every connect). */
@@ -76,7 +83,12 @@ interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (err: ParleyError) => void;
   readonly timer: ReturnType<typeof setTimeout>;
+  /** The request, re-sent on the next connection if this one drops before the answer. */
+  readonly request?: ClientEnvelope;
 }
+
+/** Errors after which the same request may succeed later. */
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([ErrorCode.unavailable, ErrorCode.rateLimited, ErrorCode.internal]);
 
 export interface HistoryResult {
   readonly room: string;
@@ -103,13 +115,17 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Last delivered position per room (joined rooms and DM rooms). */
   private readonly positions = new Map<string, StreamPosition>();
   private readonly pending = new PendingSends();
+  private readonly joins = new JoinTracker();
   private readonly joinWaiters = new Map<string, Waiter<SubscribedInfo>[]>();
   private readonly historyWaiters = new Map<string, Waiter<HistoryResult>[]>();
   private readonly presenceWaiters = new Map<string, Waiter<string[]>[]>();
   private welcomeValue: WelcomeEnvelope | undefined;
-  private readonly options: Required<Omit<ClientOptions, "name" | "token" | "WebSocket" | "backoff">> & {
+  private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "token" | "WebSocket" | "backoff">> & {
     backoff: BackoffOptions;
   };
+  private readonly urls: readonly string[];
+  /** Index in `urls` of the server the next connect goes to. */
+  private urlIndex = 0;
   private readonly WebSocketImpl: WebSocketConstructor;
 
   constructor(private readonly config: ClientOptions) {
@@ -117,8 +133,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const impl = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (impl === undefined) throw new Error("no WebSocket implementation: pass options.WebSocket (e.g. the `ws` package in Node 20)");
     this.WebSocketImpl = impl;
+    this.urls = [...(config.urls ?? []), ...(config.url !== undefined ? [config.url] : [])];
+    if (this.urls.length === 0) throw new Error("no server: pass options.url or options.urls");
     this.options = {
-      url: config.url,
       backoff: { initialMs: config.backoff?.initialMs ?? 250, maxMs: config.backoff?.maxMs ?? 10_000 },
       resendAfterMs: config.resendAfterMs ?? 5000,
       sendTimeoutMs: config.sendTimeoutMs ?? 60_000,
@@ -177,20 +194,23 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.queue({ type: "dm", to, text, cid: newCid() });
   }
 
+  /** A page of stored history; asked before connecting (or across a reconnect), it is sent once connected. */
   history(room: string, options: { before?: number; limit?: number } = {}): Promise<HistoryResult> {
-    const result = this.wait(this.historyWaiters, room);
-    this.transmit({
+    const request: ClientEnvelope = {
       type: "history",
       room,
       ...(options.before !== undefined ? { before: options.before } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    });
+    };
+    const result = this.wait(this.historyWaiters, room, request);
+    this.transmit(request);
     return result;
   }
 
   presence(room: string): Promise<string[]> {
-    const result = this.wait(this.presenceWaiters, room);
-    this.transmit({ type: "presence", room });
+    const request: ClientEnvelope = { type: "presence", room };
+    const result = this.wait(this.presenceWaiters, room, request);
+    this.transmit(request);
     return result;
   }
 
@@ -218,7 +238,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   }
 
   private async url(): Promise<string> {
-    const base = this.options.url.replace(/\/+$/, "");
+    const base = (this.urls[this.urlIndex % this.urls.length] as string).replace(/\/+$/, "");
     const wsUrl = base.endsWith("/ws") ? base : `${base}/ws`;
     const token = typeof this.config.token === "function" ? await this.config.token() : this.config.token;
     const query = token !== undefined ? `token=${encodeURIComponent(token)}` : `name=${encodeURIComponent(this.config.name ?? "")}`;
@@ -251,6 +271,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private onClose(code: number, reason: string): void {
     this.ws = undefined;
     this.welcomeValue = undefined;
+    this.joins.connectionLost();
     if (this.stopped) return;
     if (!shouldReconnect(code) && code !== 1005) {
       this.stop(code, reason);
@@ -262,6 +283,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     this.setState("reconnecting");
+    // The server we lost (or could not reach) is the least likely to answer next.
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     const delay = backoffDelay(this.attempt, this.options.backoff);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
@@ -271,6 +294,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.ticker);
+    this.joins.connectionLost();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     const err = new ParleyError(ClientErrorCode.closed, `connection closed (${code}${reason ? `: ${reason}` : ""})`);
     this.pending.failAll(err);
@@ -293,6 +317,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // Joins first: the server handles a connection's requests in order, so the re-sends
     // below find their rooms joined.
     for (const room of this.rooms) this.sendJoin(room);
+    // Requests still unanswered were lost with the previous connection (or never went out).
+    for (const waiters of [this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
+      for (const list of waiters.values()) for (const w of list) if (w.request !== undefined) this.transmit(w.request);
+    }
     const now = Date.now();
     for (const envelope of this.pending.all()) {
       this.transmit(envelope);
@@ -302,7 +330,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   private sendJoin(room: string): void {
     const since = this.positions.get(room);
-    this.transmit(since === undefined ? { type: "join", room } : { type: "join", room, since });
+    if (this.transmit(since === undefined ? { type: "join", room } : { type: "join", room, since })) this.joins.sent(room);
   }
 
   private transmit(envelope: ClientEnvelope): boolean {
@@ -393,6 +421,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     } else if (position === undefined || position.epoch !== env.epoch) {
       this.positions.set(env.room, { epoch: env.epoch, offset: env.offset });
     }
+    this.joins.subscribed(env.room);
     const info: SubscribedInfo = { room: env.room, epoch: env.epoch, offset: env.offset, recovered };
     this.emit("subscribed", info);
     this.settle(this.joinWaiters, env.room, info);
@@ -405,6 +434,18 @@ export class ParleyClient extends Emitter<ClientEvents> {
         return;
       }
       if (this.pending.fail(env.ref, new ParleyError(env.code, env.message))) return;
+    }
+    if (env.room !== undefined && env.ref === undefined && this.joins.failed(env.room) && !this.joinWaiters.get(env.room)?.length) {
+      // A re-join the client made on its own (after a reconnect) failed: nobody awaits it.
+      const room = env.room;
+      if (TRANSIENT_ERRORS.has(env.code) && this.rooms.has(room)) {
+        const ws = this.ws;
+        this.joins.retryLater(room, (n) => backoffDelay(n, this.options.backoff), () => {
+          if (this.ws === ws && this.rooms.has(room)) this.sendJoin(room);
+        });
+        return;
+      }
+      this.rooms.delete(room);
     }
     if (env.room !== undefined) {
       for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
@@ -421,7 +462,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.emit("error", env);
   }
 
-  private wait<T>(waiters: Map<string, Waiter<T>[]>, room: string): Promise<T> {
+  private wait<T>(waiters: Map<string, Waiter<T>[]>, room: string, request?: ClientEnvelope): Promise<T> {
     if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -435,7 +476,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
         list = [];
         waiters.set(room, list);
       }
-      list.push({ resolve, reject, timer });
+      list.push({ resolve, reject, timer, ...(request !== undefined ? { request } : {}) });
     });
   }
 

@@ -1,5 +1,5 @@
 import type { ClientEnvelopeOf } from "@parley/protocol";
-import { ParleyError } from "./errors.js";
+import type { ParleyError } from "./errors.js";
 
 export interface SendResult {
   readonly room: string;

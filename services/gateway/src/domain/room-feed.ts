@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { LocalFanout } from "./connection.js";
 import { RecentFrames } from "./recent-frames.js";
-import type { Store } from "./ports.js";
+import type { Store, StreamHead } from "./ports.js";
 import type { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface FeedHooks {
@@ -32,7 +32,12 @@ export interface CatchUp {
   readonly recovered: boolean;
 }
 
-const REPAIR_ATTEMPTS = 3;
+/**
+ * Store reads of a gap repair or a resync: 200 ms, 400 ms, ... apart, about 9 s in all. The
+ * subscriber link often comes back before the command link, and a gap given up on is skipped
+ * (members see `loss`) although history still holds it.
+ */
+const REPAIR_ATTEMPTS = 10;
 const REPAIR_RETRY_MS = 200;
 
 /**
@@ -161,8 +166,19 @@ export class RoomFeed {
    * with the Store's head and refill.
    */
   async resync(): Promise<void> {
-    if (this.closed || !this.live) return;
-    const head = await this.deps.store.head(this.room);
+    let head: StreamHead | undefined;
+    for (let attempt = 1; head === undefined; attempt++) {
+      if (this.closed || !this.live) return;
+      try {
+        head = await this.deps.store.head(this.room);
+      } catch (err) {
+        // The subscriber link often comes back before the command link: a failed read here
+        // would leave the missed tail undelivered until the room's next message, so retry
+        // (bounded) instead.
+        if (attempt >= REPAIR_ATTEMPTS) throw err;
+        await delay(REPAIR_RETRY_MS * attempt);
+      }
+    }
     if (this.closed || this.repairing) return;
     if (head.epoch !== this.epoch) {
       this.deps.log.warn({ room: this.room, from: this.epoch, to: head.epoch }, "room epoch changed while disconnected");

@@ -1,0 +1,54 @@
+/**
+ * Joins in flight on the current connection, and the automatic re-joins of rooms whose join
+ * failed transiently. After a reconnect nobody awaits the re-joins the client makes on its own,
+ * so if one fails (`unavailable` while Redis is down) and is not retried, the room silently
+ * stops delivering: this is what retries it.
+ */
+export class JoinTracker {
+  private readonly inFlight = new Set<string>();
+  private readonly attempts = new Map<string, number>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** A join for `room` went out on the current connection. */
+  sent(room: string): void {
+    this.inFlight.add(room);
+  }
+
+  /** The room is live (`subscribed`): forget its failures. */
+  subscribed(room: string): void {
+    this.inFlight.delete(room);
+    this.attempts.delete(room);
+    this.cancel(room);
+  }
+
+  /** An error named `room`: true if it answers a join in flight (and settles it). */
+  failed(room: string): boolean {
+    return this.inFlight.delete(room);
+  }
+
+  /** Runs `rejoin` after the backoff delay for this room's next attempt. */
+  retryLater(room: string, delayFor: (attempt: number) => number, rejoin: () => void): void {
+    const attempt = this.attempts.get(room) ?? 0;
+    this.attempts.set(room, attempt + 1);
+    this.cancel(room);
+    this.timers.set(
+      room,
+      setTimeout(() => {
+        this.timers.delete(room);
+        rejoin();
+      }, delayFor(attempt)),
+    );
+  }
+
+  /** The connection is gone: its joins will never be answered (the next one re-joins all). */
+  connectionLost(): void {
+    this.inFlight.clear();
+    for (const room of [...this.timers.keys()]) this.cancel(room);
+  }
+
+  private cancel(room: string): void {
+    const timer = this.timers.get(room);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(room);
+  }
+}

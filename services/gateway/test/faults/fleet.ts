@@ -1,0 +1,159 @@
+import { ParleyClient, type LossInfo, type SendResult, type WebSocketConstructor } from "@parley/client";
+import type { MsgEnvelope } from "@parley/protocol";
+import WebSocket from "ws";
+import { sleep, waitUntil } from "../support/free-port.js";
+import type { FaultCluster } from "./fault-cluster.js";
+
+const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+
+/** One SDK client of the fleet: it both sends and receives, as a chat user does. */
+export interface Member {
+  readonly name: string;
+  readonly client: ParleyClient;
+  readonly received: MsgEnvelope[];
+  readonly losses: LossInfo[];
+  /** Each time from losing the connection to the next `welcome`, ms. */
+  readonly reconnectMs: number[];
+  readonly sends: SendRecord[];
+}
+
+export interface SendRecord {
+  readonly text: string;
+  status: "pending" | "acked" | "failed";
+  ack?: SendResult;
+  error?: string;
+}
+
+export interface TrafficOptions {
+  /** Unacknowledged sends per client before it waits. */
+  readonly window: number;
+  /** Pause between two sends of one client, ms. */
+  readonly pauseMs: number;
+  /** Upper bound on sends per client, whatever happens. */
+  readonly maxPerClient: number;
+}
+
+/**
+ * SDK clients spread over the gateways (each starts at its home gateway and rotates through the
+ * others on reconnect), all members of one room, each sending while receiving.
+ */
+export class Fleet {
+  private running = false;
+  private loops: Promise<void>[] = [];
+
+  private constructor(
+    readonly room: string,
+    readonly members: Member[],
+  ) {}
+
+  static async join(cluster: FaultCluster, room: string, perGateway: number): Promise<Fleet> {
+    const members: Member[] = [];
+    cluster.gateways.forEach((_, home) => {
+      for (let k = 0; k < perGateway; k++) members.push(Fleet.member(`u${home + 1}x${k + 1}`, cluster.urlsFrom(home)));
+    });
+    const fleet = new Fleet(room, members);
+    await Promise.all(members.map((m) => m.client.join(room)));
+    return fleet;
+  }
+
+  private static member(name: string, urls: string[]): Member {
+    const client = new ParleyClient({
+      urls,
+      name,
+      WebSocket: NodeWebSocket,
+      backoff: { initialMs: 100, maxMs: 2000 },
+      resendAfterMs: 1500,
+      sendTimeoutMs: 30_000,
+      requestTimeoutMs: 10_000,
+    });
+    const member: Member = { name, client, received: [], losses: [], reconnectMs: [], sends: [] };
+    client.on("message", (m) => member.received.push(m));
+    client.on("loss", (l) => member.losses.push(l));
+    let lostAt: number | undefined;
+    client.on("state", (state) => {
+      if (state === "reconnecting" && lostAt === undefined) lostAt = Date.now();
+      if (state === "connected" && lostAt !== undefined) {
+        member.reconnectMs.push(Date.now() - lostAt);
+        lostAt = undefined;
+      }
+    });
+    return member;
+  }
+
+  get acked(): number {
+    return this.members.reduce((n, m) => n + m.sends.filter((s) => s.status === "acked").length, 0);
+  }
+
+  get sent(): number {
+    return this.members.reduce((n, m) => n + m.sends.length, 0);
+  }
+
+  /** Every client starts sending `<name>:<n>` until `stop()`. */
+  start(options: TrafficOptions): void {
+    this.running = true;
+    this.loops = this.members.map((m) => this.sendLoop(m, options));
+  }
+
+  private async sendLoop(member: Member, options: TrafficOptions): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    for (let n = 1; this.running && n <= options.maxPerClient; n++) {
+      const record: SendRecord = { text: `${member.name}:${n}`, status: "pending" };
+      member.sends.push(record);
+      const done = member.client.send(this.room, record.text).then(
+        (ack) => {
+          record.status = "acked";
+          record.ack = ack;
+        },
+        (err: unknown) => {
+          record.status = "failed";
+          record.error = err instanceof Error ? err.message : String(err);
+        },
+      );
+      inflight.add(done);
+      void done.finally(() => inflight.delete(done));
+      if (inflight.size >= options.window) await Promise.race(inflight);
+      await sleep(options.pauseMs);
+    }
+    await Promise.all(inflight);
+  }
+
+  /** Stops issuing sends and waits until every send was acknowledged or reported failed. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.running = false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`sends still unsettled after ${timeoutMs} ms: ${this.sent - this.acked} not acked`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(this.loops), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Acknowledged messages, by `epoch#offset`. */
+  ackedMessages(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const m of this.members) for (const s of m.sends) if (s.ack !== undefined) out.set(`${s.ack.epoch}#${s.ack.offset}`, s.text);
+    return out;
+  }
+
+  /** Waits until every member received every message acknowledged in `epochs` (all, by default). */
+  async converge(timeoutMs: number, inEpoch?: (epoch: string) => boolean): Promise<void> {
+    const wanted = [...this.ackedMessages().keys()].filter((k) => inEpoch === undefined || inEpoch(k.split("#")[0] as string));
+    await waitUntil(
+      "every member to receive every acknowledged message",
+      () =>
+        this.members.every((m) => {
+          const got = new Set(m.received.map((r) => `${r.epoch}#${r.offset}`));
+          return wanted.every((k) => got.has(k));
+        }),
+      timeoutMs,
+      100,
+    );
+  }
+
+  close(): void {
+    for (const m of this.members) m.client.close();
+  }
+}
