@@ -159,7 +159,16 @@ export function attachWebApp(app: TemplatedApp, configuredRoot: string | undefin
     log.info("no web app build (services/web/dist) and PARLEY_WEB_ROOT unset: serving the API only");
     return undefined;
   }
-  const site = loadStaticSite(root);
+  let site: StaticSite;
+  try {
+    site = loadStaticSite(root);
+  } catch (err) {
+    // A root the operator named must be right; the default one may be mid-rebuild (pnpm build
+    // rewrites services/web/dist), which must not keep the chat server from starting.
+    if (configuredRoot !== undefined) throw err;
+    log.warn({ err, webRoot: root }, "web app build unreadable; serving the API only");
+    return undefined;
+  }
   attachStaticFiles(app, site);
   log.info({ webRoot: root, files: site.files.size, bytes: site.bytes }, "serving the web app");
   return site;
