@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort, sleep, waitUntil } from "./free-port.js";
+import { sleep, waitUntil } from "./free-port.js";
 import { reapOnExit } from "./child-reaper.js";
+
+let started = 0;
 
 export const GATEWAY_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
@@ -24,8 +26,9 @@ export class GatewayProcess {
 
   private constructor(
     readonly proc: ChildProcess,
-    readonly port: number,
-    readonly adminPort: number,
+    /** The public port; the bound one once `start` resolved. */
+    public port: number,
+    public adminPort: number,
     readonly nodeId: string,
   ) {
     this.exited = new Promise((resolve) =>
@@ -46,9 +49,11 @@ export class GatewayProcess {
   }
 
   static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
-    const port = options.port ?? (await freePort());
-    const adminPort = options.adminPort ?? (await freePort());
-    const nodeId = options.nodeId ?? `test-${port}`;
+    // Port 0 lets the gateway bind a free port itself (read back from its "listening" line), so
+    // no other test can take the port between our choice and its bind.
+    const port = options.port ?? 0;
+    const adminPort = options.adminPort ?? 0;
+    const nodeId = options.nodeId ?? `test-${process.pid}-${++started}`;
     const proc = spawn(process.execPath, [GATEWAY_MAIN], {
       env: {
         ...process.env,
@@ -63,14 +68,23 @@ export class GatewayProcess {
     });
     const gateway = new GatewayProcess(proc, port, adminPort, nodeId);
     reapOnExit(proc);
-    await waitUntil(
-      `gateway ${nodeId} to listen`,
-      () => {
-        if (gateway.exitCode !== undefined) throw new Error(`gateway exited with ${gateway.exitCode}:\n${gateway.lines.join("\n")}`);
-        return gateway.lines.some((l) => l.includes('"gateway listening"'));
-      },
-      15_000,
-    );
+    let listening: { port?: unknown; adminPort?: unknown };
+    try {
+      const line = await waitUntil(
+        `gateway ${nodeId} to listen`,
+        () => {
+          if (gateway.exitCode !== undefined) throw new Error(`gateway exited with ${gateway.exitCode}:\n${gateway.lines.join("\n")}`);
+          return gateway.lines.find((l) => l.includes('"gateway listening"'));
+        },
+        15_000,
+      );
+      listening = JSON.parse(line) as typeof listening;
+    } catch (err) {
+      proc.kill("SIGKILL");
+      throw err;
+    }
+    gateway.port = Number(listening.port);
+    gateway.adminPort = Number(listening.adminPort);
     return gateway;
   }
 
