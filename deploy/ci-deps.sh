@@ -10,6 +10,8 @@ missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+# deploy/test/tls.test.ts makes its certificate with scripts/gen-dev-cert.sh.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
 

@@ -51,7 +51,10 @@ describe("deploy files, checked by their own tools", () => {
     expect(gateway.environment?.NODE_ID).toBeUndefined();
 
     const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => ({ name, p: String(p) })));
-    expect(published.filter(({ p }) => !p.startsWith("127.0.0.1:"))).toEqual([{ name: "haproxy", p: "8080:8080" }]);
+    expect(published.filter(({ p }) => !p.startsWith("127.0.0.1:"))).toEqual([
+      { name: "haproxy", p: "8080:8080" },
+      { name: "haproxy", p: "8443:8443" },
+    ]);
 
     expect((redis.command as string[]).join(" ")).toContain("--appendonly yes");
     expect(Object.keys(compose.volumes)).toContain(redis.volumes?.[0]?.split(":")[0]);

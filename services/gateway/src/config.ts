@@ -1,5 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { Limits } from "@parley/protocol";
+import { roomPatternsProblem } from "./domain/room-access.js";
 
 /**
  * Configuration, read once from the environment at start. Every variable, its default and its
@@ -11,7 +15,7 @@ export interface ServerConfig {
   readonly port: number;
   readonly adminPort: number;
   readonly nodeId: string;
-  /** Serve the built web app from this folder at `/`, when set and present. */
+  /** `PARLEY_WEB_ROOT`: serve the web app from this folder (it must hold index.html); unset: services/web/dist when built. */
   readonly webRoot: string | undefined;
 }
 
@@ -19,6 +23,18 @@ export interface AuthConfig {
   readonly guests: boolean;
   readonly jwtSecret: string | undefined;
   readonly jwtPublicKey: string | undefined;
+  /** `PARLEY_JWT_JWKS_FILE`, read and parsed at start: public keys (RS256, ES256, EdDSA) by `kid`. */
+  readonly jwtJwks: { readonly keys: readonly unknown[] } | undefined;
+  /** `PARLEY_JWT_AUDIENCE` / `PARLEY_JWT_ISSUER`: when set, a token's `aud` / `iss` must match. */
+  readonly jwtAudience: string | undefined;
+  readonly jwtIssuer: string | undefined;
+  /** `PARLEY_PRIVATE_ROOMS`: room patterns only tokens whose `rooms` claim matches may use. */
+  readonly privateRooms: readonly string[];
+  /**
+   * `PARLEY_TRUSTED_PROXIES`: peers (IPs or CIDRs) whose `X-Forwarded-For` is believed; the client
+   * address is then the right-most untrusted hop. Empty: the TCP peer is the client.
+   */
+  readonly trustedProxies: readonly string[];
   /** `undefined` means "same host only"; `"*"` allows any Origin. */
   readonly allowedOrigins: readonly string[] | "*" | undefined;
 }
@@ -34,6 +50,20 @@ export interface LimitsConfig {
   readonly maxRoomsPerConnection: number;
   /** Bad frames a connection may send per second (burst is twice that) before it is closed 1008. */
   readonly errorsPerSecond: number;
+  /** Open WebSockets one user may hold on this node (`PARLEY_MAX_CONNECTIONS_PER_USER`). */
+  readonly maxConnectionsPerUser: number;
+  /** Open WebSockets one client address may hold on this node (`PARLEY_MAX_CONNECTIONS_PER_IP`). */
+  readonly maxConnectionsPerIp: number;
+  /** Requests per user per second across the cluster (shared bucket); 0 turns it off. */
+  readonly userRatePerSecond: number;
+  readonly userRateBurst: number;
+  /** Upgrades and /api requests per client address per second across the cluster; 0 = off. */
+  readonly ipRatePerSecond: number;
+  readonly ipRateBurst: number;
+  /** Bound on the asynchronous part of an upgrade (token check, shared rate limit). */
+  readonly upgradeTimeoutMs: number;
+  /** A socket that sent no frame at all (not even the pong to our first ping) by then is closed 1008; 0 = off. */
+  readonly firstFrameTimeoutMs: number;
 }
 
 export interface StoreConfig {
@@ -48,6 +78,11 @@ export interface RedisConfig {
   readonly clusterNodes: readonly string[];
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
+  /**
+   * `PARLEY_REDIS_PROBE_MS`: how often the subscriber connection(s) are PINGed (a silent one is
+   * reconnected) and, on Redis Cluster, the cluster state is checked for readiness; 0 = off.
+   */
+  readonly probeMs: number;
 }
 
 export interface PresenceConfig {
@@ -121,6 +156,11 @@ class Reader {
     return n;
   }
 
+  /** A comma-separated list; empty entries are dropped. */
+  list(name: string): string[] {
+    return (this.raw(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;
@@ -140,13 +180,33 @@ export function loadConfig(env: Env = process.env): Config {
   if (port !== 0 && port === adminPort) r.problems.push(`ADMIN_PORT must differ from PORT (both ${port})`);
 
   const jwtSecret = r.raw("PARLEY_JWT_SECRET");
-  const jwtPublicKey = r.raw("PARLEY_JWT_PUBLIC_KEY");
+  // A PEM pasted into an env file often has its newlines written as \n.
+  const jwtPublicKey = r.raw("PARLEY_JWT_PUBLIC_KEY")?.replace(/\\n/g, "\n");
+  const jwksFile = r.raw("PARLEY_JWT_JWKS_FILE");
+  const jwtJwks = jwksFile === undefined ? undefined : readJwks(jwksFile, r.problems);
+  if (jwtSecret !== undefined && (jwtPublicKey !== undefined || jwksFile !== undefined)) {
+    r.problems.push("set one JWT key: PARLEY_JWT_SECRET (HS256) or PARLEY_JWT_PUBLIC_KEY / PARLEY_JWT_JWKS_FILE, not both kinds");
+  }
+  if (jwtPublicKey !== undefined && jwksFile !== undefined) r.problems.push("set PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_FILE, not both");
+  const anyKey = jwtSecret !== undefined || jwtPublicKey !== undefined || jwksFile !== undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     r.problems.push("PARLEY_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)");
   }
-  const guests = r.bool("PARLEY_GUEST", jwtSecret === undefined && jwtPublicKey === undefined);
-  if (!guests && jwtSecret === undefined && jwtPublicKey === undefined) {
-    r.problems.push("PARLEY_GUEST=false needs PARLEY_JWT_SECRET or PARLEY_JWT_PUBLIC_KEY, or no one can connect");
+  const guests = r.bool("PARLEY_GUEST", !anyKey);
+  if (!guests && !anyKey) {
+    r.problems.push("PARLEY_GUEST=false needs PARLEY_JWT_SECRET, PARLEY_JWT_PUBLIC_KEY or PARLEY_JWT_JWKS_FILE, or no one can connect");
+  }
+  const privateRooms = r.list("PARLEY_PRIVATE_ROOMS");
+  const privateProblem = roomPatternsProblem(privateRooms);
+  if (privateProblem !== undefined) r.problems.push(`PARLEY_PRIVATE_ROOMS ${privateProblem}`);
+  const trustedProxies = r.list("PARLEY_TRUSTED_PROXIES");
+  for (const entry of trustedProxies) {
+    const [address = "", bits, extra] = entry.split("/");
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) {
+      r.problems.push(`PARLEY_TRUSTED_PROXIES entry ${JSON.stringify(entry)} must be an IP address or CIDR (10.0.0.0/8, fd00::/8)`);
+    }
   }
   const originsRaw = r.raw("PARLEY_ALLOWED_ORIGINS");
   const allowedOrigins =
@@ -160,6 +220,10 @@ export function loadConfig(env: Env = process.env): Config {
   const idle = r.int("PARLEY_IDLE_TIMEOUT_SECONDS", 60, 0, 960, "uWS accepts 0 (off) or 8..960");
   if (idle > 0 && idle < 8) r.problems.push(`PARLEY_IDLE_TIMEOUT_SECONDS=${idle} would abort uWS: use 0 (off) or 8..960`);
   const messagesPerSecond = r.number("PARLEY_RATE_PER_SECOND", 20, 0.1, 1_000_000);
+  const burst = r.int("PARLEY_RATE_BURST", Math.max(1, Math.ceil(messagesPerSecond * 2)), 1, 10_000_000);
+  // Per user across the cluster: by default two connections' worth (two tabs at full speed).
+  const userRatePerSecond = r.number("PARLEY_USER_RATE_PER_SECOND", 2 * messagesPerSecond, 0, 2_000_000);
+  const ipRatePerSecond = r.number("PARLEY_IP_RATE_PER_SECOND", 50, 0, 1_000_000);
   const logLevel = r.string("LOG_LEVEL", "info");
   if (!LOG_LEVELS.includes(logLevel)) r.problems.push(`LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(", ")}`);
 
@@ -167,10 +231,20 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeTtlMs = r.int("PARLEY_NODE_TTL_MS", 15_000, 300, 120_000);
   if (nodeTtlMs < 2 * heartbeatMs) r.problems.push(`PARLEY_NODE_TTL_MS (${nodeTtlMs}) must be at least twice PARLEY_HEARTBEAT_MS (${heartbeatMs})`);
 
+  // REDIS_CLUSTER_NODES (seed nodes of a Redis Cluster) takes precedence over REDIS_URL.
   const clusterNodes = (r.raw("REDIS_CLUSTER_NODES") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const node of clusterNodes) {
+    const port = /^.+:(\d{1,5})$/.exec(node)?.[1];
+    if (port === undefined || Number(port) < 1 || Number(port) > 65535) r.problems.push(`REDIS_CLUSTER_NODES entry ${JSON.stringify(node)} must be host:port`);
+  }
   const redisUrl = r.string("REDIS_URL", "memory");
   if (redisUrl !== "memory" && !/^rediss?:\/\//.test(redisUrl)) {
     r.problems.push(`REDIS_URL=${redisUrl} must be redis://host:port, rediss://..., or memory`);
+  }
+
+  const webRoot = r.raw("PARLEY_WEB_ROOT");
+  if (webRoot !== undefined && !existsSync(join(webRoot, "index.html"))) {
+    r.problems.push(`PARLEY_WEB_ROOT=${webRoot} holds no index.html: build the app (pnpm build) or unset it`);
   }
 
   const config: Config = {
@@ -179,19 +253,37 @@ export function loadConfig(env: Env = process.env): Config {
       port,
       adminPort,
       nodeId: r.string("NODE_ID", `${hostname()}:${port}`),
-      webRoot: r.raw("PARLEY_WEB_ROOT"),
+      webRoot,
     },
-    auth: { guests, jwtSecret, jwtPublicKey, allowedOrigins },
+    auth: {
+      guests,
+      jwtSecret,
+      jwtPublicKey,
+      jwtJwks,
+      jwtAudience: r.raw("PARLEY_JWT_AUDIENCE"),
+      jwtIssuer: r.raw("PARLEY_JWT_ISSUER"),
+      privateRooms,
+      trustedProxies,
+      allowedOrigins,
+    },
     limits: {
       maxPayloadBytes,
       maxTextLength: r.int("PARLEY_MAX_TEXT_LENGTH", Limits.maxTextLength, 1, Limits.maxTextLength),
       messagesPerSecond,
-      burst: r.int("PARLEY_RATE_BURST", Math.max(1, Math.ceil(messagesPerSecond * 2)), 1, 10_000_000),
+      burst,
       idleTimeoutSeconds: idle,
       maxBackpressureBytes: r.int("PARLEY_MAX_BACKPRESSURE_BYTES", 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
       maxConnections: r.int("PARLEY_MAX_CONNECTIONS", 100_000, 1, 10_000_000),
       maxRoomsPerConnection: r.int("PARLEY_MAX_ROOMS", 100, 1, 100_000),
       errorsPerSecond: r.number("PARLEY_ERRORS_PER_SECOND", 5, 0.1, 10_000),
+      maxConnectionsPerUser: r.int("PARLEY_MAX_CONNECTIONS_PER_USER", 20, 1, 10_000_000),
+      maxConnectionsPerIp: r.int("PARLEY_MAX_CONNECTIONS_PER_IP", 1000, 1, 10_000_000),
+      userRatePerSecond,
+      userRateBurst: r.int("PARLEY_USER_RATE_BURST", 2 * burst, 1, 20_000_000),
+      ipRatePerSecond,
+      ipRateBurst: r.int("PARLEY_IP_RATE_BURST", Math.max(1, Math.ceil(ipRatePerSecond * 4)), 1, 10_000_000),
+      upgradeTimeoutMs: r.int("PARLEY_UPGRADE_TIMEOUT_MS", 5000, 100, 60_000),
+      firstFrameTimeoutMs: r.int("PARLEY_FIRST_FRAME_TIMEOUT_MS", 10_000, 0, 600_000),
     },
     store: {
       historySize: r.int("PARLEY_HISTORY_SIZE", 1000, 1, 1_000_000),
@@ -203,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
       clusterNodes,
       keyPrefix: r.string("PARLEY_REDIS_PREFIX", "parley:"),
       commandTimeoutMs: r.int("PARLEY_REDIS_TIMEOUT_MS", 2000, 50, 60_000),
+      probeMs: r.int("PARLEY_REDIS_PROBE_MS", 1000, 0, 600_000),
     },
     presence: { heartbeatMs, nodeTtlMs },
     drain: {
@@ -214,6 +307,22 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+function readJwks(path: string, problems: string[]): { keys: unknown[] } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    problems.push(`PARLEY_JWT_JWKS_FILE=${path} cannot be read as JSON (${(err as Error).message.split("\n")[0]})`);
+    return undefined;
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    problems.push(`PARLEY_JWT_JWKS_FILE=${path} is not a JWK set ({"keys": [...]} with at least one key)`);
+    return undefined;
+  }
+  return { keys };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -2,12 +2,15 @@ import type { Logger } from "pino";
 import type { Adapters } from "./adapters/adapters.js";
 import type { Config } from "./config.js";
 import { ChatNode } from "./domain/chat-node.js";
+import { RoomPolicy } from "./domain/room-access.js";
+import { SharedLimits } from "./domain/shared-limits.js";
 import type { Metrics } from "./metrics.js";
 import { attachAdminRoutes } from "./transport/admin-app.js";
 import { ChatSocket } from "./transport/chat-socket.js";
-import { attachEcho } from "./transport/echo-socket.js";
+import { ClientAddress } from "./transport/client-address.js";
 import { attachHttpRoutes, attachNotFound } from "./transport/http-routes.js";
 import { IdentityVerifier } from "./transport/identity.js";
+import { attachWebApp } from "./transport/static-files.js";
 import type { TemplatedApp, us_listen_socket } from "./transport/uws.js";
 import type * as UWS from "uWebSockets.js";
 
@@ -32,18 +35,26 @@ export class Gateway {
   private readonly chat: ChatNode;
   private readonly chatSocket: ChatSocket;
   private readonly backendProbe: NodeJS.Timeout;
+  private readonly verifier: IdentityVerifier;
 
   constructor(private readonly deps: GatewayDeps) {
     const { uws, config, log, metrics, adapters } = deps;
     this.app = uws.App();
     this.admin = uws.App();
     const app = this.app;
+    const afterPublish = (topic: string): void => this.chatSocket.afterPublish(topic);
+    // Security: who may use which room, where a request really comes from, cluster-wide buckets.
+    const rooms = new RoomPolicy(config.auth.privateRooms);
+    const addresses = new ClientAddress(config.auth.trustedProxies);
+    const shared = new SharedLimits(adapters.limiter, config.limits, metrics, log.child({ component: "limits" }));
+    this.verifier = new IdentityVerifier(config.auth);
     this.chat = new ChatNode({
       nodeId: config.server.nodeId,
       broker: adapters.broker,
       store: adapters.store,
       presence: adapters.presence,
       limits: config.limits,
+      shared,
       metrics,
       log: log.child({ component: "chat" }),
       fanout: {
@@ -52,12 +63,16 @@ export class Gateway {
           if (subscribers === 0) return;
           app.publish(topic, frame);
           metrics.messagesDelivered.inc(subscribers);
+          afterPublish(topic);
         },
       },
     });
     this.chatSocket = new ChatSocket({
       chat: this.chat,
-      verifier: new IdentityVerifier(config.auth),
+      verifier: this.verifier,
+      rooms,
+      addresses,
+      shared,
       auth: config.auth,
       limits: config.limits,
       metrics,
@@ -65,9 +80,18 @@ export class Gateway {
       isDraining: () => this.draining,
     });
     this.chatSocket.attach(app);
-    attachEcho(app, config.limits);
-    attachHttpRoutes(app, { presence: adapters.presence, isReady: () => this.isReady() });
-    attachNotFound(app);
+    attachHttpRoutes(app, {
+      presence: adapters.presence,
+      isReady: () => this.isReady(),
+      verifier: this.verifier,
+      rooms,
+      addresses,
+      shared,
+      guests: config.auth.guests,
+      metrics,
+    });
+    attachWebApp(app, config.server.webRoot, log.child({ component: "web" }));
+    attachNotFound(app, metrics);
     attachAdminRoutes(this.admin, metrics.registry);
     this.backendProbe = setInterval(() => {
       metrics.backendUp.set(this.backendUp() ? 1 : 0);
@@ -88,6 +112,8 @@ export class Gateway {
   /** Listens on both ports; resolves with the ports actually bound (0 asks for a free one). */
   async listen(): Promise<{ port: number; adminPort: number }> {
     const { uws, config } = this.deps;
+    // A JWT key that cannot be used stops the start here, not at the first sign-in.
+    await this.verifier.check();
     this.publicSocket = await listenOn(this.app, config.server.host, config.server.port, "PORT");
     this.adminSocket = await listenOn(this.admin, config.server.host, config.server.adminPort, "ADMIN_PORT");
     this.deps.adapters.presence.start(() => ({ connections: this.chatSocket.size }));

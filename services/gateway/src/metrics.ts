@@ -1,4 +1,4 @@
-import { ERROR_CODES, clientSchemas } from "@parley/protocol";
+import { CloseCode, ERROR_CODES, clientSchemas } from "@parley/protocol";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -23,7 +23,7 @@ export function createMetrics() {
     }),
     connectionsClosed: new Counter({
       name: "parley_connections_closed_total",
-      help: "WebSocket connections closed, by close code",
+      help: "WebSocket connections closed, by close code (codes Parley does not define count as `other`)",
       labelNames: ["code"] as const,
       registers,
     }),
@@ -70,6 +70,11 @@ export function createMetrics() {
       name: "parley_api_rejected_total",
       help: "/api requests refused, by reason (auth: no or bad token; forbidden: room rules; rate_limited; bad_request)",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    httpNotFound: new Counter({
+      name: "parley_http_not_found_total",
+      help: "HTTP requests on the public port that matched no route (404), malformed WebSocket handshakes included",
       registers,
     }),
     tokenExpiredCloses: new Counter({
@@ -157,8 +162,20 @@ function zeroLabelledCounters(metrics: {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Close codes that get their own label value; clients may close with any of 3000-4999. */
+const CLOSE_CODE_LABELS: ReadonlySet<number> = new Set([...Object.values(CloseCode), 1005]);
+
+/**
+ * The `code` label of parley_connections_closed_total. A client chooses the code of a close it
+ * starts, so raw codes would let it mint thousands of series (found by the hostile suite).
+ */
+export function closeCodeLabel(code: number): string {
+  return CLOSE_CODE_LABELS.has(code) ? String(code) : "other";
+}
+
 /** Every `reason` of parley_upgrades_rejected_total. */
 export const UPGRADE_REJECT_REASONS = [
+  "handshake",
   "draining",
   "capacity",
   "origin",

@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { Broker, Presence, Store } from "../domain/ports.js";
+import type { Broker, Presence, RateLimiter, Store } from "../domain/ports.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
 import { MemoryPresence } from "./memory/memory-presence.js";
+import { MemoryRateLimiter } from "./memory/memory-rate-limiter.js";
 import { MemoryStore } from "./memory/memory-store.js";
 
 export interface Adapters {
@@ -11,6 +12,8 @@ export interface Adapters {
   readonly broker: Broker;
   readonly store: Store;
   readonly presence: Presence;
+  /** Shared rate buckets (per user, per client IP). */
+  readonly limiter: RateLimiter;
   /** Closes the backend connections after the domain stopped using them. */
   close(): Promise<void>;
 }
@@ -27,11 +30,13 @@ export function createMemoryAdapters(config: Config, backend = new MemoryBackend
   const broker = new MemoryBroker(backend);
   const store = new MemoryStore(backend, config.store);
   const presence = new MemoryPresence(backend, config.server.nodeId, config.presence);
+  const limiter = new MemoryRateLimiter(backend);
   return {
     kind: "memory",
     broker,
     store,
     presence,
+    limiter,
     async close() {
       await Promise.all([broker.close(), store.close(), presence.close()]);
     },

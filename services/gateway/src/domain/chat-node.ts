@@ -16,6 +16,8 @@ import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
 import { ONLINE_ROOM, roomTopic, userTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
+import type { RoomGrant } from "./room-access.js";
+import type { SharedLimits } from "./shared-limits.js";
 import { Session } from "./session.js";
 import { TokenBucket } from "./token-bucket.js";
 import { LocalPresence } from "./local-presence.js";
@@ -28,6 +30,8 @@ export interface ChatNodeDeps {
   readonly presence: Presence;
   readonly fanout: LocalFanout;
   readonly limits: LimitsConfig;
+  /** Cluster-wide per-user request bucket (checked after the per-connection one). */
+  readonly shared: SharedLimits;
   readonly metrics: Metrics;
   readonly log: Logger;
 }
@@ -84,13 +88,14 @@ export class ChatNode {
 
   // ---- connection lifecycle (called by the transport) ----
 
-  open(conn: Connection, log: Logger): Session {
+  open(conn: Connection, log: Logger, grant: RoomGrant): Session {
     const { limits } = this.deps;
     const session = new Session(
       conn,
       log,
       new TokenBucket(limits.messagesPerSecond, limits.burst),
       new TokenBucket(limits.errorsPerSecond, Math.max(2, Math.ceil(limits.errorsPerSecond * 2))),
+      grant,
     );
     this.sessions.set(conn.session, session);
     let tabs = this.userSessions.get(conn.user);
@@ -172,7 +177,14 @@ export class ChatNode {
       return;
     }
     this.deps.metrics.messagesReceived.inc({ type: env.type });
-    this.enqueue(session, () => this.handle(session, env));
+    this.enqueue(session, async () => {
+      // The user's cluster-wide bucket: one shared decision however many tabs and nodes.
+      if (!(await this.deps.shared.allowUser(session.user))) {
+        if (!session.closed) this.reject(session, ErrorCode.rateLimited, "slow down: too many requests from this user", refOf(env), roomOf(env));
+        return;
+      }
+      await this.handle(session, env);
+    });
   }
 
   // ---- request handling ----
@@ -213,11 +225,13 @@ export class ChatNode {
     }
   }
 
+  /** The room rules (room-access.ts): DM rooms for their two users, private rooms by token claim. */
   private assertMayAccess(session: Session, room: string): void {
-    const pair = dmMembers(room);
-    if (pair !== undefined && pair[0] !== session.user && pair[1] !== session.user) {
-      throw new RequestError(ErrorCode.forbidden, "only its two users may use a DM room");
-    }
+    if (session.grant.mayUse(room)) return;
+    throw new RequestError(
+      ErrorCode.forbidden,
+      dmMembers(room) !== undefined ? "only its two users may use a DM room" : `you may not use the room ${room}`,
+    );
   }
 
   private async join(session: Session, env: ClientEnvelopeOf<"join">): Promise<void> {

@@ -134,3 +134,25 @@ export interface NodeInfo {
 
 /** The pseudo-room holding every connected user; its name can never be a real room's. */
 export const ONLINE_ROOM = "@online";
+
+/** A shared token bucket's parameters: `ratePerSecond` tokens refill per second, up to `burst`. */
+export interface RateBucket {
+  /** Short, fixed name of the bucket kind (`user`, `ip`): part of the key, never user input. */
+  readonly name: string;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+/**
+ * Token buckets shared by every node (per user across the cluster, per client IP).
+ *
+ * Guarantees: `take` spends one token of the bucket `(bucket.name, key)` and resolves true, or
+ * resolves false when the bucket is empty; buckets refill continuously at `ratePerSecond` up to
+ * `burst` and cost nothing once full again (the state of a full bucket is dropped). All nodes on
+ * one backend share the buckets. It rejects only when the backend is unreachable; callers then
+ * decide whether to fail open.
+ */
+export interface RateLimiter {
+  take(bucket: RateBucket, key: string): Promise<boolean>;
+  close(): Promise<void>;
+}

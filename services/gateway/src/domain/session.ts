@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Connection } from "./connection.js";
+import type { RoomGrant } from "./room-access.js";
 import type { TokenBucket } from "./token-bucket.js";
 
 /** Per-connection state the domain keeps. */
@@ -15,6 +16,8 @@ export class Session {
     readonly requests: TokenBucket,
     /** Bad frames allowed before the connection is closed for abuse. */
     readonly strikes: TokenBucket,
+    /** Which rooms this connection's identity may use; fixed for the connection's life. */
+    readonly grant: RoomGrant,
   ) {}
 
   get user(): string {

@@ -3,16 +3,24 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { AuthConfig, LimitsConfig } from "../config.js";
 import type { ChatNode } from "../domain/chat-node.js";
-import type { Metrics } from "../metrics.js";
-import type { IdentityResult, IdentityVerifier } from "./identity.js";
-import { isOriginAllowed } from "./origin.js";
+import type { RoomPolicy } from "../domain/room-access.js";
+import type { SharedLimits } from "../domain/shared-limits.js";
+import { closeCodeLabel, type Metrics } from "../metrics.js";
+import type { ClientAddress } from "./client-address.js";
+import { ConnectionCounts } from "./connection-counts.js";
+import { DeadlineSweep } from "./deadline-sweep.js";
+import { attachEcho, type EchoData } from "./echo-socket.js";
+import type { IdentityVerifier } from "./identity.js";
+import { UpgradeGate } from "./upgrade-gate.js";
 import { TopicSubscribers, UwsConnection, type SocketData } from "./uws-connection.js";
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "./uws.js";
-import { writeText } from "./http-util.js";
+import type { TemplatedApp, WebSocket } from "./uws.js";
 
 export interface ChatSocketDeps {
   readonly chat: ChatNode;
   readonly verifier: IdentityVerifier;
+  readonly rooms: RoomPolicy;
+  readonly addresses: ClientAddress;
+  readonly shared: SharedLimits;
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
   readonly metrics: Metrics;
@@ -32,9 +40,14 @@ const SLOW_SWEEP_MS = 200;
  */
 const BURST_HEADROOM_BYTES = 1024 * 1024;
 
+/** Token expiry is checked once a second: a token is honoured at most this long after `exp`. */
+const EXPIRY_TICK_MS = 1000;
+/** Granularity of the first-frame deadline. */
+const FIRST_FRAME_TICK_MS = 250;
+
 /**
- * The `/ws` route: upgrade checks (Origin, identity, subprotocol, capacity), then hands each
- * socket to the chat domain as a `Connection`.
+ * The `/ws` route (and `/echo`): upgrade checks through the UpgradeGate, then hands each socket
+ * to the chat domain as a `Connection`; token expiry and the first-frame deadline are swept here.
  */
 export class ChatSocket {
   private readonly open = new Set<UwsConnection>();
@@ -42,8 +55,31 @@ export class ChatSocket {
   /** Topics fanned out to since the last backpressure check. */
   private readonly fannedOut = new Set<string>();
   private sweep: NodeJS.Timeout | undefined;
+  /** Open sockets per user and per client address on this node. */
+  private readonly perUser = new ConnectionCounts();
+  private readonly perAddress = new ConnectionCounts();
+  /**
+   * Sockets whose token expires, by expiry second; and sockets that have not sent a frame yet.
+   * Two sweeps for the node instead of a timer per socket (see DeadlineSweep).
+   */
+  private readonly expiries: DeadlineSweep<UwsConnection>;
+  private readonly silent: DeadlineSweep<UwsConnection>;
+  /** Open /echo sockets: they count against the node's and the address's limits too. */
+  private echoes = 0;
+  private readonly gate: UpgradeGate;
 
-  constructor(private readonly deps: ChatSocketDeps) {}
+  constructor(private readonly deps: ChatSocketDeps) {
+    this.expiries = new DeadlineSweep(EXPIRY_TICK_MS, (conn) => this.closeExpired(conn));
+    this.silent = new DeadlineSweep(FIRST_FRAME_TICK_MS, (conn) => this.closeSilent(conn));
+    this.gate = new UpgradeGate({
+      ...deps,
+      counts: {
+        total: () => this.open.size + this.echoes,
+        perAddress: (ip) => this.perAddress.get(ip),
+        perUser: (user) => this.perUser.get(user),
+      },
+    });
+  }
 
   get size(): number {
     return this.open.size;
@@ -61,21 +97,49 @@ export class ChatSocket {
       // timer); uWS's own limit is a hard memory stop above that (see BURST_HEADROOM_BYTES).
       maxBackpressure: limits.maxBackpressureBytes + Math.max(limits.maxBackpressureBytes, BURST_HEADROOM_BYTES),
       closeOnBackpressureLimit: true as unknown as number,
-      upgrade: (res, req, context) => this.upgrade(res, req, context),
+      upgrade: (res, req, context) =>
+        this.gate.handle(res, req, context, { subprotocol: SUBPROTOCOL, identity: "always" }, ({ ip, identity, upgrade }) => {
+          if (identity === undefined) throw new Error("chat upgrades always carry an identity");
+          upgrade<SocketData>({
+            user: identity.user,
+            session: randomUUID(),
+            ip,
+            exp: identity.exp,
+            grant: this.deps.rooms.grant(identity.user, identity.rooms),
+          });
+        }),
       open: (ws) => {
         const data = ws.getUserData();
         const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, (c) => this.closeSlow(c), this.subscribers);
         data.conn = conn;
         this.open.add(conn);
+        this.perUser.add(data.user);
+        this.perAddress.add(data.ip);
+        if (data.exp !== undefined) this.expiries.add(conn, data.exp * 1000);
         metrics.connections.set(this.open.size);
         metrics.connectionsOpened.inc();
         const log = this.deps.log.child({ session: data.session, user: data.user });
         log.debug({ ip: data.ip }, "connected");
-        data.chat = this.deps.chat.open(conn, log);
+        data.chat = this.deps.chat.open(conn, log, data.grant);
+        if (limits.firstFrameTimeoutMs > 0 && !conn.closed) {
+          // Every WebSocket stack answers a ping by itself, so a live client passes this without
+          // any application code; a peer that sends nothing at all is closed.
+          this.silent.add(conn, Date.now() + limits.firstFrameTimeoutMs);
+          ws.ping();
+        }
       },
       message: (ws, message, isBinary) => {
         const data = ws.getUserData();
+        if (data.conn !== undefined) this.silent.remove(data.conn);
         if (data.chat !== undefined) this.deps.chat.message(data.chat, message, isBinary);
+      },
+      ping: (ws) => {
+        const conn = ws.getUserData().conn;
+        if (conn !== undefined) this.silent.remove(conn);
+      },
+      pong: (ws) => {
+        const conn = ws.getUserData().conn;
+        if (conn !== undefined) this.silent.remove(conn);
       },
       close: (ws, code) => {
         const data = ws.getUserData();
@@ -83,10 +147,27 @@ export class ChatSocket {
           data.conn.closed = true;
           data.conn.release();
           this.open.delete(data.conn);
+          this.perUser.remove(data.user);
+          this.perAddress.remove(data.ip);
+          this.expiries.remove(data.conn);
+          this.silent.remove(data.conn);
         }
         metrics.connections.set(this.open.size);
-        metrics.connectionsClosed.inc({ code: String(code) });
+        metrics.connectionsClosed.inc({ code: closeCodeLabel(code) });
         if (data.chat !== undefined) this.deps.chat.close(data.chat);
+      },
+    });
+    // /echo (diagnostics) passes the same gate: a token when guest mode is off, and the limits.
+    attachEcho(app, limits, {
+      upgrade: (res, req, context) =>
+        this.gate.handle(res, req, context, { subprotocol: undefined, identity: "unless-guests" }, ({ ip, upgrade }) => upgrade<EchoData>({ ip })),
+      opened: (data) => {
+        this.echoes += 1;
+        this.perAddress.add(data.ip);
+      },
+      closed: (data) => {
+        this.echoes -= 1;
+        this.perAddress.remove(data.ip);
       },
     });
     this.sweep = setInterval(() => this.sweepSlow(), SLOW_SWEEP_MS);
@@ -95,6 +176,22 @@ export class ChatSocket {
 
   stop(): void {
     if (this.sweep !== undefined) clearInterval(this.sweep);
+    this.expiries.stop();
+    this.silent.stop();
+  }
+
+  private closeExpired(conn: UwsConnection): void {
+    if (conn.closed) return;
+    this.deps.metrics.tokenExpiredCloses.inc();
+    this.deps.log.info({ session: conn.session, user: conn.user }, "token expired; closing");
+    conn.close(CloseCode.tokenExpired, "token expired");
+  }
+
+  private closeSilent(conn: UwsConnection): void {
+    if (conn.closed) return;
+    this.deps.metrics.firstFrameTimeouts.inc();
+    this.deps.log.info({ session: conn.session, user: conn.user }, "no frame from the client; closing");
+    conn.close(CloseCode.policyViolation, "no frame received");
   }
 
   /**
@@ -126,61 +223,6 @@ export class ChatSocket {
     this.deps.metrics.slowConsumerCloses.inc();
     this.deps.log.info({ session: conn.session, user: conn.user }, "closing slow consumer");
     conn.close(CloseCode.tryAgainLater, "slow consumer");
-  }
-
-  private reject(res: HttpResponse, status: string, reason: string, metricReason: string): void {
-    this.deps.metrics.upgradesRejected.inc({ reason: metricReason });
-    writeText(res, status, `${reason}\n`);
-  }
-
-  private upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
-    // HttpRequest dies when this function returns: copy everything now.
-    const key = req.getHeader("sec-websocket-key");
-    const protocols = req.getHeader("sec-websocket-protocol");
-    const extensions = req.getHeader("sec-websocket-extensions");
-    const origin = req.getHeader("origin");
-    const host = req.getHeader("host");
-    const token = req.getQuery("token") ?? "";
-    const name = req.getQuery("name") ?? "";
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-
-    if (this.deps.isDraining()) return this.reject(res, "503 Service Unavailable", "node is draining; retry", "draining");
-    if (this.open.size >= this.deps.limits.maxConnections) {
-      return this.reject(res, "503 Service Unavailable", "node is full; retry", "capacity");
-    }
-    if (!isOriginAllowed(origin, host, this.deps.auth.allowedOrigins)) {
-      return this.reject(res, "403 Forbidden", "origin not allowed", "origin");
-    }
-    const offered = protocols.split(",").map((p) => p.trim());
-    if (!offered.includes(SUBPROTOCOL)) {
-      return this.reject(res, "400 Bad Request", `offer the WebSocket subprotocol ${SUBPROTOCOL}`, "subprotocol");
-    }
-    const finish = (result: IdentityResult): void => {
-      if (!result.ok) {
-        this.reject(res, result.status === 400 ? "400 Bad Request" : "401 Unauthorized", result.reason, "auth");
-        return;
-      }
-      if (this.deps.isDraining()) return this.reject(res, "503 Service Unavailable", "node is draining; retry", "draining");
-      const data: SocketData = { user: result.identity.user, session: randomUUID(), ip, exp: result.identity.exp };
-      res.upgrade(data, key, SUBPROTOCOL, extensions, context as Parameters<HttpResponse["upgrade"]>[4]);
-    };
-    if (token === "") {
-      finish(this.deps.verifier.guest(name));
-      return;
-    }
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    this.deps.verifier.token(token).then(
-      (result) => {
-        if (!aborted) res.cork(() => finish(result));
-      },
-      (err: unknown) => {
-        this.deps.log.error({ err }, "token verification failed unexpectedly");
-        if (!aborted) res.cork(() => finish({ ok: false, status: 401, reason: "invalid token" }));
-      },
-    );
   }
 
   /** Closes every socket for a drain, in paced batches so clients do not reconnect in one wave. */

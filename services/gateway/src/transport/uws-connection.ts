@@ -1,4 +1,5 @@
 import type { Connection } from "../domain/connection.js";
+import type { RoomGrant } from "../domain/room-access.js";
 import type { Session } from "../domain/session.js";
 import type { WebSocket } from "./uws.js";
 
@@ -8,6 +9,8 @@ export interface SocketData {
   readonly session: string;
   readonly ip: string;
   readonly exp: number | undefined;
+  /** The rooms this identity may use (token `rooms` claim, private rooms, DM membership). */
+  readonly grant: RoomGrant;
   conn?: UwsConnection;
   chat?: Session;
 }
@@ -43,7 +46,11 @@ export class TopicSubscribers {
 /** The domain's `Connection` over one uWS socket. */
 export class UwsConnection implements Connection {
   closed = false;
-  private readonly topics = new Set<string>();
+  /**
+   * Created on the first subscribe: most sockets of a large node sit in one room or none, and an
+   * empty Set still costs ~230 bytes (object + hash table), per idle connection (BENCHMARKS.md).
+   */
+  private topics: Set<string> | undefined;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -78,19 +85,20 @@ export class UwsConnection implements Connection {
   subscribe(topic: string): void {
     if (this.closed) return;
     this.ws.subscribe(topic);
-    this.topics.add(topic);
+    (this.topics ??= new Set()).add(topic);
     this.subscribers.add(topic, this);
   }
 
   unsubscribe(topic: string): void {
     if (!this.closed) this.ws.unsubscribe(topic);
-    this.topics.delete(topic);
+    this.topics?.delete(topic);
     this.subscribers.remove(topic, this);
   }
 
   /** The socket is gone (uWS dropped its subscriptions itself): forget ours. */
   release(): void {
+    if (this.topics === undefined) return;
     for (const topic of this.topics) this.subscribers.remove(topic, this);
-    this.topics.clear();
+    this.topics = undefined;
   }
 }

@@ -13,6 +13,8 @@ export class MemoryBackend {
   readonly nodes = new Map<string, { lastSeen: number; connections: number }>();
   /** Rooms each node holds someone in, for reaping a dead node. */
   readonly nodeRooms = new Map<string, Set<string>>();
+  /** Shared rate buckets: key -> theoretical arrival time, ms (see MemoryRateLimiter). */
+  readonly rates = new Map<string, number>();
 
   subscribe(topic: Topic, listener: (topic: Topic, payload: string) => void): void {
     let set = this.channels.get(topic);
@@ -51,6 +53,7 @@ export class MemoryBackend {
     this.presence.clear();
     this.nodes.clear();
     this.nodeRooms.clear();
+    this.rates.clear();
   }
 }
 

@@ -1,0 +1,54 @@
+import type { Logger } from "pino";
+import type { LimitsConfig } from "../config.js";
+import type { Metrics } from "../metrics.js";
+import type { RateBucket, RateLimiter } from "./ports.js";
+
+/**
+ * The cluster-wide rate buckets, over the RateLimiter port: per user (every WebSocket request
+ * after the per-connection bucket let it through) and per client address (upgrades and /api
+ * requests). A rate of 0 turns a bucket off. When the backend cannot answer, the request is let
+ * through (fail open) and counted as a relay error: the per-connection bucket, the connection
+ * limits and Redis's own unavailability still bound what one client can do, and a limiter outage
+ * must not take chat down with it.
+ */
+export class SharedLimits {
+  private readonly user: RateBucket | undefined;
+  private readonly address: RateBucket | undefined;
+
+  constructor(
+    private readonly limiter: RateLimiter,
+    limits: LimitsConfig,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.user = limits.userRatePerSecond > 0 ? { name: "user", ratePerSecond: limits.userRatePerSecond, burst: limits.userRateBurst } : undefined;
+    this.address = limits.ipRatePerSecond > 0 ? { name: "ip", ratePerSecond: limits.ipRatePerSecond, burst: limits.ipRateBurst } : undefined;
+  }
+
+  /** Whether per-address checks are on (callers can then stay synchronous when they are not). */
+  get checksAddresses(): boolean {
+    return this.address !== undefined;
+  }
+
+  allowUser(user: string): Promise<boolean> {
+    return this.take(this.user, user);
+  }
+
+  allowAddress(address: string): Promise<boolean> {
+    return this.take(this.address, address);
+  }
+
+  private async take(bucket: RateBucket | undefined, key: string): Promise<boolean> {
+    if (bucket === undefined) return true;
+    let allowed: boolean;
+    try {
+      allowed = await this.limiter.take(bucket, key);
+    } catch (err) {
+      this.metrics.relayErrors.inc({ op: "ratelimit" });
+      this.log.warn({ err, bucket: bucket.name }, "rate limiter unavailable; letting the request through");
+      return true;
+    }
+    if (!allowed) this.metrics.sharedRateLimited.inc({ bucket: bucket.name });
+    return allowed;
+  }
+}
