@@ -11,7 +11,9 @@ export async function runUsers(inv: Run): Promise<void> {
   const url = `${toHttpBase(inv.global.url)}/api/users`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(inv.global.timeoutMs) });
+    // With guest mode off the API needs the same token as the socket.
+    const headers: Record<string, string> = inv.global.token !== undefined ? { authorization: `Bearer ${inv.global.token}` } : {};
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(inv.global.timeoutMs) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = (err as Error).name === "TimeoutError" ? `no answer within ${inv.global.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
