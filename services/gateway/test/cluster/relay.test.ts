@@ -1,30 +1,32 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../support/free-port.js";
 import type { TestClient } from "../support/test-client.js";
-import { TestCluster, notices, offsetsOf, sequence, settle, textsOf, waitCount, waitText } from "../support/test-cluster.js";
+import { TestCluster, notices, offsetsOf, sequence, settle, textsOf, waitCount, waitText, type Backend } from "../support/test-cluster.js";
 
 /*
- * Three gateway processes on one Redis: room messages, DMs and resume across nodes.
- * Node 0 is "A", 1 is "B", 2 is "C".
+ * Three gateway processes on one Redis, then on a 3-master Redis Cluster (sharded pub/sub):
+ * room messages, DMs and resume across nodes. Node 0 is "A", 1 is "B", 2 is "C".
  */
-
-let cluster: TestCluster;
-beforeAll(async () => {
-  cluster = await TestCluster.start({ name: "relay", env: { PARLEY_RATE_PER_SECOND: "100000" } });
-});
-afterAll(async () => {
-  await cluster?.stop();
-  expect(cluster.errorLines()).toEqual([]);
-});
-afterEach(() => {
-  cluster.closeClients();
-});
 
 const A = 0;
 const B = 1;
 const C = 2;
 
-describe("relay across three nodes", () => {
+const BACKENDS: Backend[] = ["redis", "redis-cluster"];
+
+describe.each(BACKENDS)("relay across three nodes on %s", (backend) => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ name: "relay", backend, env: { PARLEY_RATE_PER_SECOND: "100000" } });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    expect(cluster.errorLines()).toEqual([]);
+  });
+  afterEach(() => {
+    cluster.closeClients();
+  });
+
   it("delivers a message sent on A to members on A, B and C exactly once", async () => {
     const room = "once";
     const sender = await cluster.connect(A, "alice");

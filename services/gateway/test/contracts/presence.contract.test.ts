@@ -1,34 +1,45 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
 import { ONLINE_ROOM } from "../../src/domain/ports.js";
-import { memoryWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
+import { memoryWorld, redisClusterWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
 import { sleep, waitUntil } from "../support/free-port.js";
+import { startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
 import { RedisServer } from "../support/redis-server.js";
 
 /*
- * The Presence contract (domain/ports.ts), run against the memory and the Redis adapters. Each
- * adapter instance is one node; the domain calls `add` for a user's first connection in a room
- * on that node and `remove` for its last.
+ * The Presence contract (domain/ports.ts), run against the memory and the Redis adapters (one
+ * Redis, and Redis Cluster). Each adapter instance is one node; the domain calls `add` for a
+ * user's first connection in a room on that node and `remove` for its last.
  */
 
 let redis: RedisServer | undefined;
+let redisCluster: LocalRedisCluster | undefined;
 beforeAll(async () => {
-  redis = await RedisServer.start();
+  const started = await Promise.allSettled([
+    RedisServer.start().then((server) => (redis = server)),
+    startTestRedisCluster().then((cluster) => (redisCluster = cluster)),
+  ]);
+  for (const s of started) if (s.status === "rejected") throw s.reason;
 });
 afterAll(async () => {
   await redis?.destroy();
+  await stopTestRedisCluster(redisCluster);
 });
 
 const serverOf = (): RedisServer => {
   if (redis === undefined) throw new Error("redis-server not started");
   return redis;
 };
+const clusterOf = (): LocalRedisCluster => {
+  if (redisCluster === undefined) throw new Error("redis cluster not started");
+  return redisCluster;
+};
 
 /** Small enough to keep the reaping test short, large enough for a loaded test machine. */
 const HEARTBEAT_MS = 100;
 const NODE_TTL_MS = 600;
 
-describe.each([memoryWorld(), redisWorld(serverOf)])("Presence contract: $name", (factory) => {
+describe.each([memoryWorld(), redisWorld(serverOf), redisClusterWorld(clusterOf)])("Presence contract: $name", (factory) => {
   let world: AdapterWorld;
   let n1: Adapters;
   let n2: Adapters;

@@ -5,11 +5,12 @@ import { createRedisAdapters } from "../../src/adapters/redis/redis-adapters.js"
 import { loadConfig, type Config, type PresenceConfig, type RedisConfig, type StoreConfig } from "../../src/config.js";
 import type { Broker, Topic } from "../../src/domain/ports.js";
 import { waitUntil } from "./free-port.js";
+import { onEveryMaster, type LocalRedisCluster } from "./redis-cluster.js";
 import type { RedisServer } from "./redis-server.js";
 
 /*
- * Contract-suite plumbing: a "world" is one shared backend (a MemoryBackend, or one Redis with a
- * key prefix of its own) on which a test builds several "nodes", each with its own adapters
+ * Contract-suite plumbing: a "world" is one shared backend (a MemoryBackend, or one Redis or one
+ * Redis Cluster with a key prefix of its own) on which a test builds several "nodes", each with its own adapters
  * (and, for Redis, its own connections), exactly as separate gateway processes would.
  */
 
@@ -28,7 +29,7 @@ export interface AdapterWorld {
 }
 
 export interface WorldFactory {
-  readonly name: "memory" | "redis";
+  readonly name: "memory" | "redis" | "redis-cluster";
   create(): Promise<AdapterWorld>;
   /** Cuts every pub/sub link to the backend (Redis only: the memory link cannot drop). */
   readonly dropPubSubLinks?: () => Promise<void>;
@@ -36,7 +37,6 @@ export interface WorldFactory {
   readonly freezeBackend?: () => () => void;
 }
 
-const silent = pino({ level: "silent" });
 let worlds = 0;
 
 function nodeConfig(base: Config, name: string, options: NodeOptions): Config {
@@ -91,30 +91,45 @@ export function memoryWorld(): WorldFactory {
   };
 }
 
+/** A world of Redis adapters built from `env`, whose backend `wipe` empties. */
+function redisBackedWorld(env: Record<string, string>, wipe: () => Promise<void>): AdapterWorld {
+  worlds += 1;
+  const base = loadConfig({ ...env, PARLEY_REDIS_PREFIX: `contract-${process.pid}-${worlds}:` });
+  const nodes = new Nodes();
+  return {
+    node: async (name, options = {}) => {
+      // Warnings are kept (not printed) and shown only if the node fails to get ready.
+      const warnings: string[] = [];
+      const log = pino({ level: "warn" }, { write: (line: string) => void (warnings.push(line.trim()) > 20 && warnings.shift()) });
+      const adapters = await createRedisAdapters(nodeConfig(base, name, options), log);
+      // On Redis Cluster the subscriber connections per master come up just after `ready`.
+      const ready = await waitUntil(`redis adapters of ${name} to get ready`, () => adapters.broker.isReady() && adapters.store.isReady(), 10_000).catch(
+        () => false,
+      );
+      if (!ready) {
+        const state = `broker ${adapters.broker.isReady()}, store ${adapters.store.isReady()}`;
+        await adapters.close();
+        throw new Error(`redis adapters of ${name} did not get ready within 10 s (${state}); last warnings:\n${warnings.join("\n")}`);
+      }
+      return nodes.track(adapters);
+    },
+    wipe,
+    close: () => nodes.closeAll(),
+  };
+}
+
 /** Worlds on the Redis of the test file (`server()` is read when a world is created). */
 export function redisWorld(server: () => RedisServer): WorldFactory {
   return {
     name: "redis",
     create() {
       const redis = server();
-      worlds += 1;
-      const base = loadConfig({ REDIS_URL: redis.url, PARLEY_REDIS_PREFIX: `contract-${process.pid}-${worlds}:` });
-      const nodes = new Nodes();
-      return Promise.resolve({
-        node: async (name, options = {}) => {
-          const adapters = await createRedisAdapters(nodeConfig(base, name, options), silent);
-          if (!adapters.broker.isReady() || !adapters.store.isReady()) {
-            await adapters.close();
-            throw new Error(`redis adapters of ${name} did not get ready`);
-          }
-          return nodes.track(adapters);
-        },
-        wipe: async () => {
+      return Promise.resolve(
+        redisBackedWorld({ REDIS_URL: redis.url }, async () => {
           const reply = await redis.command("FLUSHALL");
           if (!reply.startsWith("+OK")) throw new Error(`FLUSHALL answered ${reply}`);
-        },
-        close: () => nodes.closeAll(),
-      });
+        }),
+      );
     },
     freezeBackend: () => {
       const redis = server();
@@ -124,6 +139,34 @@ export function redisWorld(server: () => RedisServer): WorldFactory {
     dropPubSubLinks: async () => {
       const reply = await server().command("CLIENT", "KILL", "TYPE", "pubsub");
       if (!reply.startsWith(":")) throw new Error(`CLIENT KILL answered ${reply}`);
+    },
+  };
+}
+
+/**
+ * Worlds on the Redis Cluster of the test file (sharded pub/sub, one subscriber connection per
+ * master per node). Freezing stops every cluster process at once, so no failover starts.
+ */
+export function redisClusterWorld(cluster: () => LocalRedisCluster): WorldFactory {
+  return {
+    name: "redis-cluster",
+    create() {
+      const c = cluster();
+      return Promise.resolve(
+        redisBackedWorld({ REDIS_CLUSTER_NODES: c.startupNodes }, async () => {
+          await onEveryMaster(c, "FLUSHALL");
+        }),
+      );
+    },
+    freezeBackend: () => {
+      const nodes = cluster().nodes.filter((n) => n.alive);
+      for (const n of nodes) n.proc?.kill("SIGSTOP");
+      return () => {
+        for (const n of nodes) n.proc?.kill("SIGCONT");
+      };
+    },
+    dropPubSubLinks: async () => {
+      await onEveryMaster(cluster(), "CLIENT", "KILL", "TYPE", "pubsub");
     },
   };
 }

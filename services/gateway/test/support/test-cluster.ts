@@ -2,6 +2,7 @@ import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { roomTopic, userTopic } from "../../src/domain/ports.js";
 import { waitUntil } from "./free-port.js";
 import { GatewayProcess, startGateways } from "./gateway-process.js";
+import { keySlot, startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster, type RedisClusterOptions } from "./redis-cluster.js";
 import { RedisServer, type RedisServerOptions } from "./redis-server.js";
 import { TestClient, type Received } from "./test-client.js";
 
@@ -12,18 +13,26 @@ export interface TestClusterOptions {
   /** Extra gateway environment (beyond REDIS_URL and PARLEY_REDIS_PREFIX). */
   readonly env?: Record<string, string>;
   readonly redis?: RedisServerOptions;
+  /** `redis` (default): one redis-server; `redis-cluster`: a 3-master Redis Cluster, sharded pub/sub. */
+  readonly backend?: Backend;
+  /** The Redis Cluster to start for the `redis-cluster` backend (default: 3 masters, no replicas). */
+  readonly redisCluster?: RedisClusterOptions;
 }
 
+export type Backend = "redis" | "redis-cluster";
+
 /**
- * Several real gateway processes on one real redis-server of the test file's own, with a key
- * prefix of their own, and the clients a test opened (closed by `closeClients`).
+ * Several real gateway processes on one real redis-server (or one Redis Cluster) of the test
+ * file's own, with a key prefix of their own, and the clients a test opened (closed by
+ * `closeClients`).
  */
 export class TestCluster {
   private readonly clients = new Set<TestClient>();
   readonly keys: RedisKeys;
 
   private constructor(
-    readonly redis: RedisServer,
+    private readonly server: RedisServer | undefined,
+    readonly redisCluster: LocalRedisCluster | undefined,
     readonly nodes: GatewayProcess[],
     readonly prefix: string,
     readonly env: Record<string, string>,
@@ -32,16 +41,27 @@ export class TestCluster {
   }
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
-    const redis = await RedisServer.start(options.redis);
     const prefix = `${options.name}-${process.pid}:`;
-    const env = { REDIS_URL: redis.url, PARLEY_REDIS_PREFIX: prefix, ...options.env };
+    const clustered = options.backend === "redis-cluster";
+    const server = clustered ? undefined : await RedisServer.start(options.redis);
+    let redisCluster: LocalRedisCluster | undefined;
     try {
+      redisCluster = clustered ? await startTestRedisCluster({ appendOnly: options.redis?.appendOnly ?? false, ...options.redisCluster }) : undefined;
+      const backendEnv: Record<string, string> = redisCluster !== undefined ? { REDIS_CLUSTER_NODES: redisCluster.startupNodes } : { REDIS_URL: server?.url ?? "" };
+      const env = { ...backendEnv, PARLEY_REDIS_PREFIX: prefix, ...options.env };
       const nodes = await startGateways(options.nodes ?? 3, { nodeId: options.name, env });
-      return new TestCluster(redis, nodes, prefix, env);
+      return new TestCluster(server, redisCluster, nodes, prefix, env);
     } catch (err) {
-      await redis.destroy();
+      await server?.destroy();
+      await stopTestRedisCluster(redisCluster);
       throw err;
     }
+  }
+
+  /** The single redis-server (not with the `redis-cluster` backend). */
+  get redis(): RedisServer {
+    if (this.server === undefined) throw new Error("this test cluster runs on Redis Cluster, not one redis-server");
+    return this.server;
   }
 
   node(i: number): GatewayProcess {
@@ -75,8 +95,14 @@ export class TestCluster {
     return this.nodes.flatMap((n) => n.lines.filter((line) => /"level":(50|60)\b/.test(line)));
   }
 
-  /** Redis's own count of subscribers of a channel (`PUBSUB NUMSUB`). */
+  /** Redis's own count of subscribers of a channel (`PUBSUB NUMSUB`; SHARDNUMSUB on the shard owning it). */
   async subscribers(channel: string): Promise<number> {
+    if (this.redisCluster !== undefined) {
+      const owner = await this.redisCluster.ownerOf(await keySlot(this.redisCluster, channel));
+      const sharded = owner === undefined ? undefined : await this.redisCluster.node(owner).command("PUBSUB", "SHARDNUMSUB", channel);
+      if (!Array.isArray(sharded) || typeof sharded[1] !== "number") throw new Error(`unexpected PUBSUB SHARDNUMSUB reply ${String(sharded)}`);
+      return sharded[1];
+    }
     const reply = await this.redis.command("PUBSUB", "NUMSUB", channel);
     const match = /:(\d+)\r\n$/.exec(reply);
     if (match === null) throw new Error(`unexpected PUBSUB NUMSUB reply ${JSON.stringify(reply)}`);
@@ -94,7 +120,8 @@ export class TestCluster {
   async stop(): Promise<void> {
     this.closeClients();
     await Promise.allSettled(this.nodes.filter((n) => n.alive).map((n) => n.stop("SIGTERM")));
-    await this.redis.destroy();
+    await this.server?.destroy();
+    await stopTestRedisCluster(this.redisCluster);
   }
 }
 

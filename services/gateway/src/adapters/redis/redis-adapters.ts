@@ -2,15 +2,20 @@ import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Adapters } from "../adapters.js";
-import { createCommandClient, createSubscriberClient, isCluster } from "./redis-client.js";
+import { createCommandClient, createSubscriberClient, isCluster, muteErrors } from "./redis-client.js";
 import { RedisBroker } from "./redis-broker.js";
+import { ClusterState } from "./redis-cluster-state.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisPresence } from "./redis-presence.js";
+import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { RedisStore } from "./redis-store.js";
+import { createSubscriberLink } from "./redis-subscriber.js";
 
 /**
- * The Redis adapters of one node over two connections made once here and injected: commands
- * and scripts on one, pub/sub on the other (a subscribed connection can do nothing else).
+ * The Redis adapters of one node over two clients made once here and injected: commands and
+ * scripts on one, pub/sub on the other (a subscribed connection can do nothing else). With
+ * REDIS_CLUSTER_NODES both are ioredis `Cluster`s, the pub/sub one with a subscriber connection
+ * per master (sharded pub/sub); the adapters, keys and scripts are the same in both modes.
  */
 export async function createRedisAdapters(config: Config, log: Logger): Promise<Adapters> {
   const cluster = isCluster(config.redis);
@@ -20,19 +25,28 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
   // Give Redis a moment to answer before the node starts heart-beating and taking sockets; if
   // it does not, start anyway (not ready) and let the clients retry.
   const ready = await Promise.all([whenReady(commands, 3000), whenReady(subscriber, 3000)]);
-  if (!ready.every(Boolean)) log.warn({ url: config.redis.url }, "redis not reachable yet; starting not ready");
-  const broker = new RedisBroker(subscriber, commands, keys, cluster, log.child({ port: "broker" }));
-  const store = new RedisStore(commands, keys, config.store, cluster);
+  if (!ready.every(Boolean)) {
+    log.warn({ url: cluster ? config.redis.clusterNodes.join(",") : config.redis.url }, "redis not reachable yet; starting not ready");
+  }
+  const link = createSubscriberLink(subscriber, cluster);
+  const brokerOptions = { sharded: cluster, probeMs: config.redis.probeMs };
+  const broker = new RedisBroker(link, commands, keys, brokerOptions, log.child({ port: "broker" }));
+  const clusterState = cluster ? new ClusterState(commands as Cluster, config.redis.probeMs, log.child({ port: "store" })) : undefined;
+  const store = new RedisStore(commands, keys, config.store, cluster, clusterState);
   const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }));
   return {
     kind: cluster ? "redis-cluster" : "redis",
     broker,
     store,
     presence,
+    limiter: new RedisRateLimiter(commands, config.redis.keyPrefix),
     async close() {
       await presence.close();
+      muteErrors(subscriber);
       await broker.close();
       await store.close();
+      clusterState?.close();
+      muteErrors(commands);
       commands.disconnect();
     },
   };

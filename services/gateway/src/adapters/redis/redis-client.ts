@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type Command, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { RedisConfig } from "../../config.js";
 import * as scripts from "./redis-scripts.js";
@@ -29,21 +29,98 @@ const COMMANDS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
   parleyLiveNodes: { keys: 1, lua: scripts.LIVE_NODES },
 };
 
+/** TCP keepalive on every Redis socket: the kernel notices a peer that vanished without a FIN. */
+const KEEPALIVE_MS = 10_000;
+
 /**
  * Connection options chosen for a chat relay: never queue commands while disconnected (a send
- * must fail fast with `unavailable`, not hang and land minutes later), time commands out
- * (a frozen Redis must not freeze sends), and reconnect forever with a capped backoff.
+ * must fail fast with `unavailable`, not hang and land minutes later), never re-send by itself a
+ * command whose connection died (the client retries it, with its cid), time commands out (a
+ * frozen Redis must not freeze sends), and reconnect forever with a capped backoff.
+ *
+ * `protocol: 2` is explicit (ioredis 6 defaults to RESP3): the adapters and their tests were
+ * written against the RESP2 wire format, and everything Parley needs from 6.x (the sharded
+ * subscriber's handling of SUNSUBSCRIBE on slot moves, and of MOVED on SSUBSCRIBE) works the
+ * same under both protocols.
  */
-function baseOptions(config: RedisConfig, name: string): RedisOptions {
+function baseOptions(config: RedisConfig, name: string) {
   return {
     connectionName: name,
+    protocol: 2,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
     commandTimeout: config.commandTimeoutMs,
     connectTimeout: Math.max(1000, config.commandTimeoutMs),
+    keepAlive: KEEPALIVE_MS,
     autoResubscribe: false,
     lazyConnect: false,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+  } satisfies RedisOptions;
+}
+
+/**
+ * Cluster options on top of the per-node ones. Node connections open on first use, as ioredis
+ * intends for clusters (eager ones to the seed nodes would be torn down, logging errors, when
+ * the first slot map replaces them). A command for a node still connecting waits in that node's
+ * own queue, bounded by the command timeout: with the cluster-level `enableOfflineQueue: false`
+ * ioredis would instead reject it and retry it 100 ms later, overtaken by the commands issued
+ * after it, and a session's sends would be stored out of order. What the cluster-level queue
+ * would hold without a timeout (commands while the whole cluster is disconnected) is refused by
+ * `failFastWhileDisconnected`. MOVED and TRYAGAIN (a slot on the move) are retried by ioredis
+ * within `maxRedirections`; a command for a dead master fails once those are spent.
+ */
+function clusterOptions(config: RedisConfig, redisOptions: ReturnType<typeof baseOptions>) {
+  return {
+    redisOptions: { ...redisOptions, lazyConnect: true },
+    enableOfflineQueue: true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    slotsRefreshTimeout: Math.max(1000, config.commandTimeoutMs),
+    // Re-reads the slot map now and then even when no command ran into a MOVED, so a slot move
+    // or failover seen by no command still reaches the sharded subscribers.
+    slotsRefreshInterval: 5000,
+  } satisfies ClusterOptions;
+}
+
+/**
+ * Logs connection errors at most once a second, with how many were folded in: while a Redis
+ * Cluster master is down ioredis retries its shard connection many times a second.
+ */
+function errorLogger(log: Logger, msg: string): (err: Error) => void {
+  let last = 0;
+  let folded = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 1000) {
+      folded += 1;
+      return;
+    }
+    log.warn({ err: err.message, ...(folded > 0 ? { folded } : {}) }, msg);
+    last = now;
+    folded = 0;
+  };
+}
+
+/** Stops logging a client's errors (it is being closed); a listener stays, so none is thrown. */
+export function muteErrors(client: Redis | Cluster): void {
+  client.removeAllListeners("error");
+  client.on("error", () => undefined);
+}
+
+/**
+ * Refuses commands at once while the cluster as a whole is not connected (ioredis would keep
+ * them in its cluster-level offline queue, with no timeout, and run them whenever it reconnects).
+ * CLUSTER commands pass: ioredis's own ready check sends CLUSTER INFO before "ready".
+ */
+function failFastWhileDisconnected(cluster: Cluster): void {
+  const send = cluster.sendCommand.bind(cluster);
+  cluster.sendCommand = (command: Command, stream?: Parameters<Cluster["sendCommand"]>[1], node?: unknown): unknown => {
+    if (cluster.status !== "ready" && command.name !== "cluster") {
+      command.reject(new Error(`Redis Cluster is not connected (${cluster.status})`));
+      return command.promise;
+    }
+    return send(command, stream, node);
   };
 }
 
@@ -58,26 +135,29 @@ function clusterNodes(config: RedisConfig): ClusterNode[] {
   });
 }
 
+function connectionName(kind: "cmd" | "sub", nodeId: string): string {
+  return `parley-${kind}-${nodeId}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
 export function createCommandClient(config: RedisConfig, nodeId: string, log: Logger): ParleyRedis {
-  const options = baseOptions(config, `parley-cmd-${nodeId}`.replace(/[^A-Za-z0-9_.-]/g, "_"));
-  const client = isCluster(config)
-    ? new Cluster(clusterNodes(config), { redisOptions: options, enableOfflineQueue: false, clusterRetryStrategy: options.retryStrategy })
-    : new Redis(config.url, options);
+  const options = baseOptions(config, connectionName("cmd", nodeId));
+  const client = isCluster(config) ? new Cluster(clusterNodes(config), clusterOptions(config, options)) : new Redis(config.url, options);
+  if (client instanceof Cluster) failFastWhileDisconnected(client);
   for (const [name, def] of Object.entries(COMMANDS)) client.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
-  client.on("error", (err: Error) => log.warn({ err: err.message }, "redis command connection error"));
+  client.on("error", errorLogger(log, "redis command connection error"));
   return client as ParleyRedis;
 }
 
+/**
+ * The pub/sub client. On Redis Cluster it is a second `Cluster` whose `shardedSubscribers` keep
+ * one subscriber connection per master (SSUBSCRIBE must be sent to the shard owning the slot).
+ */
 export function createSubscriberClient(config: RedisConfig, nodeId: string, log: Logger): Redis | Cluster {
-  const options = baseOptions(config, `parley-sub-${nodeId}`.replace(/[^A-Za-z0-9_.-]/g, "_"));
+  const options = baseOptions(config, connectionName("sub", nodeId));
   const client = isCluster(config)
-    ? new Cluster(clusterNodes(config), {
-        redisOptions: options,
-        enableOfflineQueue: false,
-        clusterRetryStrategy: options.retryStrategy,
-        shardedSubscribers: true,
-      })
+    ? new Cluster(clusterNodes(config), { ...clusterOptions(config, options), shardedSubscribers: true })
     : new Redis(config.url, options);
-  client.on("error", (err: Error) => log.warn({ err: err.message }, "redis subscriber connection error"));
+  if (client instanceof Cluster) failFastWhileDisconnected(client);
+  client.on("error", errorLogger(log, "redis subscriber connection error"));
   return client;
 }

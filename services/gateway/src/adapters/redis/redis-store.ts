@@ -10,6 +10,7 @@ import {
   type StreamHead,
 } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
+import type { ClusterState } from "./redis-cluster-state.js";
 import type { RedisKeys } from "./redis-keys.js";
 
 /**
@@ -27,6 +28,7 @@ export class RedisStore implements Store {
     private readonly keys: RedisKeys,
     private readonly config: StoreConfig,
     private readonly sharded: boolean,
+    private readonly clusterState?: ClusterState,
   ) {}
 
   async append(input: AppendInput): Promise<Appended> {
@@ -87,8 +89,9 @@ export class RedisStore implements Store {
     return { epoch, frames, more: Number(more) === 1 };
   }
 
+  /** Connected, and on Redis Cluster every slot served (see `ClusterState`). */
   isReady(): boolean {
-    return this.redis.status === "ready";
+    return this.redis.status === "ready" && (this.clusterState?.healthy ?? true);
   }
 
   close(): Promise<void> {
