@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/*
+ * The Parley load benchmark: starts its own redis-server and gateways (and, with --compare, the
+ * Socket.IO peer and the raw-uWS limit) on free loopback ports, drives them from forked client
+ * processes, and writes a JSON and a Markdown report to test-artifacts/bench/.
+ *
+ *   pnpm bench            Parley: fan-out ladder, idle connections + memory, DM ping-pong
+ *   pnpm bench:compare    Parley, Socket.IO, raw uWS, interleaved rounds; medians and ratios
+ *   pnpm bench:smoke      the comparison at smoke sizes (< 1 minute; CI runs it)
+ *   node loadtest/dist/src/bench.js --help
+ *
+ * Traffic goes to 127.0.0.1 only; every loop is bounded in count and time; every process
+ * started is stopped at the end, on error and on Ctrl-C.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseOptions, type BenchOptions } from "./options.ts";
+import { stopChildrenOnSignals, track } from "./processes.ts";
+import { renderMarkdown, targets, type BenchReport, type CodecFigures } from "./report.ts";
+import { connectionHold, dmPingPong, fanoutLadder, soak, type Log } from "./scenarios.ts";
+import { GATEWAY_MAIN, type SystemOptions } from "./systems.ts";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const WANTED_FDS = 200_000;
+
+/**
+ * Each socket is a file descriptor: re-run this process under `ulimit -n` raised as far as the
+ * hard limit allows (client processes and servers inherit it). Returns false in the re-run.
+ */
+function reexecWithMoreFds(): boolean {
+  if (process.env["PARLEY_BENCH_FDS"] === "1") return false;
+  const script = `ulimit -n ${WANTED_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+  const result = spawnSync("bash", ["-c", script, process.execPath, ...process.execArgv, process.argv[1] ?? "", ...process.argv.slice(2)], {
+    stdio: "inherit",
+    env: { ...process.env, PARLEY_BENCH_FDS: "1" },
+  });
+  process.exitCode = result.status ?? 1;
+  return true;
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+function runCodec(quick: boolean, outDir: string, log: Log): Promise<CodecFigures | undefined> {
+  const bench = join(ROOT, "packages/protocol/bench/codec-bench.mjs");
+  if (!existsSync(bench)) return Promise.resolve(undefined);
+  const json = join(outDir, "codec.json");
+  return new Promise((done) => {
+    const child = track(spawn(process.execPath, [bench, ...(quick ? ["--quick"] : []), "--json", json], { stdio: ["ignore", "ignore", "inherit"] }));
+    child.once("exit", (code) => {
+      if (code !== 0) {
+        log(`  codec bench exited ${code}`);
+        done(undefined);
+        return;
+      }
+      const parsed = JSON.parse(readFileSync(json, "utf8")) as { summary: { decodeValidateNs: number; decodeValidateEncodeNs: number } };
+      log(`  codec: decode+validate ${parsed.summary.decodeValidateNs} ns, +encode ${parsed.summary.decodeValidateEncodeNs} ns`);
+      done({ ...parsed.summary, mode: quick ? "quick" : "full" });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  stopChildrenOnSignals();
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`pnpm build\` first`);
+  const outDir = resolve(ROOT, options.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const run = `b${Date.now().toString(36)}`;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadBefore = loadavg().map(round2);
+  const log: Log = (line) => console.log(line);
+  log(`parley bench (${options.quick ? "quick" : "full"}): systems ${options.systems.join(", ")}; scenarios ${options.scenarios.join(", ")}; load average ${loadBefore.join(" ")}`);
+  const systemOptions: SystemOptions = {
+    nodes: options.nodes,
+    gatewayEnv: options.gatewayEnv,
+    cpuProfileDir: options.profile ? join(outDir, "profiles") : undefined,
+    ...(options.gatewayMain !== undefined ? { gatewayMain: resolve(options.gatewayMain) } : {}),
+  };
+  const report: BenchReport = {
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: cpus().length,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      loadBefore,
+      loadAfter: [],
+      started: startedAt.toISOString(),
+      seconds: 0,
+    },
+    command: ["bench", ...process.argv.slice(2)].join(" "),
+    options,
+    fanout: [],
+    connections: [],
+    dm: undefined,
+    soak: undefined,
+    codec: undefined,
+  };
+  const fanoutSettings = {
+    rooms: options.rooms,
+    members: options.members,
+    senders: options.senders,
+    textBytes: options.textBytes,
+    stepMs: options.stepMs,
+    drainMs: options.drainMs,
+    rates: options.rates,
+    p99LimitMs: options.p99LimitMs,
+    workers: options.workers,
+    opensPerSecond: options.opensPerSecond,
+    ...(options.rates.length === 0 ? { search: { start: 100_000, min: 6_000, max: 3_000_000, resolution: 1.2, maxSteps: 7 } } : {}),
+  };
+  const has = (s: string): boolean => options.scenarios.includes(s as never);
+  if (has("fanout")) {
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const system of options.systems) {
+        log(`fan-out, round ${round}/${options.rounds}: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
+        report.fanout.push({ round, ...(await fanoutLadder(system, systemOptions, fanoutSettings, `${run}f${round}${system[0]}`, log)) });
+      }
+    }
+  }
+  if (has("connections")) {
+    for (const system of options.systems) {
+      log(`connections: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
+      const total = system === "parley" ? options.totalConnections : 0;
+      report.connections.push(
+        await connectionHold(system, systemOptions, { perNode: options.perNode, total, holdMs: options.holdMs, opensPerSecond: options.opensPerSecond, settleMs: options.quick ? 500 : 3000 }, `${run}c${system[0]}`, log),
+      );
+    }
+  }
+  if (has("dm") && options.systems.includes("parley")) {
+    log("DM ping-pong: parley");
+    report.dm = await dmPingPong(systemOptions, options.dmPairs, options.dmMs, `${run}d`, log);
+  }
+  if (has("soak")) {
+    log(`soak: parley, ${options.soakRate} deliveries/s for ${options.soakMs / 60_000} min`);
+    report.soak = await soak(systemOptions, fanoutSettings, options.soakRate, options.soakMs, `${run}s`, log);
+  }
+  if (has("codec")) {
+    log("protocol codec micro-benchmark");
+    report.codec = await runCodec(options.quick, outDir, log);
+  }
+  const finished: BenchReport = { ...report, machine: { ...report.machine, loadAfter: loadavg().map(round2), seconds: (performance.now() - t0) / 1000 } };
+  const markdown = renderMarkdown(finished);
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  const name = `${options.compare ? "compare" : "bench"}${options.quick ? "-quick" : ""}`;
+  const json = `${JSON.stringify({ ...finished, targets: targets(finished) }, null, 2)}\n`;
+  for (const file of [`${name}-${stamp}`, `${name}-latest`]) {
+    writeFileSync(join(outDir, `${file}.json`), json);
+    writeFileSync(join(outDir, `${file}.md`), `${markdown}\n`);
+  }
+  console.log(`\n${markdown}`);
+  console.log(`Wrote ${join(outDir, `${name}-${stamp}.json`)} and .md`);
+}
+
+if (!reexecWithMoreFds()) {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

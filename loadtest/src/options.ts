@@ -1,0 +1,164 @@
+import { SYSTEMS, type SystemName } from "./dialects.ts";
+
+export type Scenario = "fanout" | "connections" | "dm" | "soak" | "codec";
+const SCENARIOS: readonly Scenario[] = ["fanout", "connections", "dm", "soak", "codec"];
+
+export interface BenchOptions {
+  readonly compare: boolean;
+  readonly quick: boolean;
+  readonly systems: readonly SystemName[];
+  readonly scenarios: readonly Scenario[];
+  readonly rounds: number;
+  readonly nodes: number;
+  readonly rooms: number;
+  readonly members: number;
+  readonly senders: number;
+  readonly textBytes: number;
+  readonly stepMs: number;
+  readonly drainMs: number;
+  /** Fixed ladder (`--rates`); empty: search for the highest passing rate. */
+  readonly rates: readonly number[];
+  readonly p99LimitMs: number;
+  readonly workers: number;
+  readonly opensPerSecond: number;
+  readonly perNode: number;
+  readonly totalConnections: number;
+  readonly holdMs: number;
+  readonly dmPairs: number;
+  readonly dmMs: number;
+  readonly soakMs: number;
+  readonly soakRate: number;
+  readonly outDir: string;
+  readonly profile: boolean;
+  readonly gatewayEnv: Record<string, string>;
+  readonly gatewayMain: string | undefined;
+}
+
+export const USAGE = `usage: pnpm bench [-- options]      Parley alone (3 gateways + 1 Redis)
+       pnpm bench:compare              Parley, the Socket.IO peer and the raw-uWS limit, interleaved
+       pnpm bench:smoke                the comparison in --quick mode (< 1 minute)
+
+  --compare                 run every system, interleaved A B C A B C ... (default 3 rounds)
+  --quick                   smoke sizes: small rooms, short steps, few connections
+  --systems a,b             parley, socketio, uws-limit
+  --scenarios a,b           fanout, connections, dm, soak, codec
+  --rounds N                rounds of the fan-out ladder per system
+  --rooms N --members N     fan-out rooms and their size (100 x 100)
+  --senders N               members of each room that send, sharing its rate (10)
+  --text-bytes N            message text length (200)
+  --rates a,b,c             fixed ladder of offered deliveries/s (default: search from 100000,
+                            x1.5 up or /2 down, then bisect to within 20%, at most 7 steps)
+  --step-seconds S          length of one step (3)
+  --p99-ms N                a step passes with fan-out p99 at most this (50)
+  --per-node N              idle connections per node for the memory figure (15000)
+  --connections N           then grow the cluster to N connections and hold (50000)
+  --hold-seconds S          how long (10)
+  --dm-pairs N --dm-seconds S
+  --soak-minutes M --soak-rate N
+  --workers N               client processes for the fan-out (2)
+  --out DIR                 report folder (test-artifacts/bench)
+  --profile                 run the gateways under node --cpu-prof (profiles in DIR/profiles)
+  --gateway-env K=V         extra gateway environment (repeatable)
+  --gateway-main FILE       run this gateway build instead of services/gateway/dist/main.js`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const compare = argv.includes("--compare");
+  const o = {
+    compare,
+    quick,
+    systems: compare ? [...SYSTEMS] : (["parley"] as SystemName[]),
+    scenarios: (compare ? ["fanout", "connections", "dm", "codec"] : ["fanout", "connections", "dm"]) as Scenario[],
+    rounds: compare && !quick ? 3 : 1,
+    nodes: 3,
+    rooms: quick ? 10 : 100,
+    members: 100,
+    senders: 10,
+    textBytes: 200,
+    stepMs: quick ? 1500 : 3000,
+    drainMs: quick ? 1500 : 3000,
+    rates: quick ? [10_000, 30_000] : ([] as number[]),
+    p99LimitMs: 50,
+    workers: 2,
+    opensPerSecond: quick ? 2000 : 4000,
+    perNode: quick ? 300 : 15_000,
+    totalConnections: quick ? 1200 : 50_000,
+    holdMs: quick ? 500 : 10_000,
+    dmPairs: quick ? 10 : 100,
+    dmMs: quick ? 1000 : 5000,
+    soakMs: 10 * 60_000,
+    soakRate: 100_000,
+    outDir: "test-artifacts/bench",
+    profile: false,
+    gatewayEnv: {} as Record<string, string>,
+    gatewayMain: undefined as string | undefined,
+  };
+  const num = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`${flag} needs a non-negative number`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const value = argv[i + 1];
+    const take = (): string => {
+      i += 1;
+      if (value === undefined) throw new Error(`${flag} needs a value`);
+      return value;
+    };
+    switch (flag) {
+      case "--compare":
+      case "--quick":
+      case "--":
+        break;
+      case "--profile":
+        o.profile = true;
+        break;
+      case "--systems":
+        o.systems = take().split(",").map((s) => {
+          if (!SYSTEMS.includes(s as SystemName)) throw new Error(`unknown system ${s} (${SYSTEMS.join(", ")})`);
+          return s as SystemName;
+        });
+        break;
+      case "--scenarios":
+        o.scenarios = take().split(",").map((s) => {
+          if (!SCENARIOS.includes(s as Scenario)) throw new Error(`unknown scenario ${s} (${SCENARIOS.join(", ")})`);
+          return s as Scenario;
+        });
+        break;
+      case "--rounds": o.rounds = num(flag, take()); break;
+      case "--rooms": o.rooms = num(flag, take()); break;
+      case "--members": o.members = num(flag, take()); break;
+      case "--senders": o.senders = Math.max(1, num(flag, take())); break;
+      case "--text-bytes": o.textBytes = num(flag, take()); break;
+      case "--rates": o.rates = take().split(",").map((r) => num(flag, r)); break;
+      case "--step-seconds": o.stepMs = num(flag, take()) * 1000; break;
+      case "--p99-ms": o.p99LimitMs = num(flag, take()); break;
+      case "--per-node": o.perNode = num(flag, take()); break;
+      case "--connections": o.totalConnections = num(flag, take()); break;
+      case "--hold-seconds": o.holdMs = num(flag, take()) * 1000; break;
+      case "--dm-pairs": o.dmPairs = num(flag, take()); break;
+      case "--dm-seconds": o.dmMs = num(flag, take()) * 1000; break;
+      case "--soak-minutes": o.soakMs = num(flag, take()) * 60_000; break;
+      case "--soak-rate": o.soakRate = num(flag, take()); break;
+      case "--workers": o.workers = Math.max(1, num(flag, take())); break;
+      case "--opens-per-second": o.opensPerSecond = Math.max(1, num(flag, take())); break;
+      case "--out": o.outDir = take(); break;
+      case "--gateway-main": o.gatewayMain = take(); break;
+      case "--gateway-env": {
+        const pair = take();
+        const eq = pair.indexOf("=");
+        if (eq <= 0) throw new Error("--gateway-env needs KEY=VALUE");
+        o.gatewayEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+        break;
+      }
+      case "--help":
+      case "-h":
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  if (o.rooms * o.members > o.workers * 15_000) o.workers = Math.ceil((o.rooms * o.members) / 15_000);
+  return o;
+}
