@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
 import { roomTopic, userTopic } from "../../src/domain/ports.js";
-import { Inbox, memoryWorld, redisClusterWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
+import { Inbox, type AdapterWorld } from "../support/adapter-world.js";
 import { waitUntil } from "../support/free-port.js";
-import { startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
-import { RedisServer } from "../support/redis-server.js";
+import { contractBackends } from "../support/contract-backends.js";
 
 /*
  * The Broker contract (domain/ports.ts), run against the memory and the Redis adapters (one
@@ -13,30 +12,9 @@ import { RedisServer } from "../support/redis-server.js";
  * anything that was going to arrive before it is in too.
  */
 
-let redis: RedisServer | undefined;
-let redisCluster: LocalRedisCluster | undefined;
-beforeAll(async () => {
-  const started = await Promise.allSettled([
-    RedisServer.start().then((server) => (redis = server)),
-    startTestRedisCluster().then((cluster) => (redisCluster = cluster)),
-  ]);
-  for (const s of started) if (s.status === "rejected") throw s.reason;
-});
-afterAll(async () => {
-  await redis?.destroy();
-  await stopTestRedisCluster(redisCluster);
-});
+const backends = contractBackends();
 
-const serverOf = (): RedisServer => {
-  if (redis === undefined) throw new Error("redis-server not started");
-  return redis;
-};
-const clusterOf = (): LocalRedisCluster => {
-  if (redisCluster === undefined) throw new Error("redis cluster not started");
-  return redisCluster;
-};
-
-describe.each([memoryWorld(), redisWorld(serverOf), redisClusterWorld(clusterOf)])("Broker contract: $name", (factory) => {
+describe.each(backends)("Broker contract: $name", (factory) => {
   let world: AdapterWorld;
   let a: Adapters;
   let b: Adapters;

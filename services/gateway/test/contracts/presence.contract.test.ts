@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
 import { ONLINE_ROOM } from "../../src/domain/ports.js";
-import { memoryWorld, redisClusterWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
+import { type AdapterWorld } from "../support/adapter-world.js";
 import { sleep, waitUntil } from "../support/free-port.js";
-import { startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
-import { RedisServer } from "../support/redis-server.js";
+import { contractBackends } from "../support/contract-backends.js";
 
 /*
  * The Presence contract (domain/ports.ts), run against the memory and the Redis adapters (one
@@ -12,34 +11,13 @@ import { RedisServer } from "../support/redis-server.js";
  * user's first connection in a room on that node and `remove` for its last.
  */
 
-let redis: RedisServer | undefined;
-let redisCluster: LocalRedisCluster | undefined;
-beforeAll(async () => {
-  const started = await Promise.allSettled([
-    RedisServer.start().then((server) => (redis = server)),
-    startTestRedisCluster().then((cluster) => (redisCluster = cluster)),
-  ]);
-  for (const s of started) if (s.status === "rejected") throw s.reason;
-});
-afterAll(async () => {
-  await redis?.destroy();
-  await stopTestRedisCluster(redisCluster);
-});
-
-const serverOf = (): RedisServer => {
-  if (redis === undefined) throw new Error("redis-server not started");
-  return redis;
-};
-const clusterOf = (): LocalRedisCluster => {
-  if (redisCluster === undefined) throw new Error("redis cluster not started");
-  return redisCluster;
-};
+const backends = contractBackends();
 
 /** Small enough to keep the reaping test short, large enough for a loaded test machine. */
 const HEARTBEAT_MS = 100;
 const NODE_TTL_MS = 600;
 
-describe.each([memoryWorld(), redisWorld(serverOf), redisClusterWorld(clusterOf)])("Presence contract: $name", (factory) => {
+describe.each(backends)("Presence contract: $name", (factory) => {
   let world: AdapterWorld;
   let n1: Adapters;
   let n2: Adapters;

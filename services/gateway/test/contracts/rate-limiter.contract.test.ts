@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RateBucket } from "../../src/domain/ports.js";
-import { memoryWorld, redisClusterWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
+import { type AdapterWorld } from "../support/adapter-world.js";
 import { sleep } from "../support/free-port.js";
-import { startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
-import { RedisServer } from "../support/redis-server.js";
+import { contractBackends } from "../support/contract-backends.js";
 
 /*
  * The RateLimiter contract (domain/ports.ts), run against the memory and the Redis adapters (one
@@ -11,28 +10,7 @@ import { RedisServer } from "../support/redis-server.js";
  * by every node on the backend, and buckets with different names or keys are independent.
  */
 
-let redis: RedisServer | undefined;
-let redisCluster: LocalRedisCluster | undefined;
-beforeAll(async () => {
-  const started = await Promise.allSettled([
-    RedisServer.start().then((server) => (redis = server)),
-    startTestRedisCluster().then((cluster) => (redisCluster = cluster)),
-  ]);
-  for (const s of started) if (s.status === "rejected") throw s.reason;
-});
-afterAll(async () => {
-  await redis?.destroy();
-  await stopTestRedisCluster(redisCluster);
-});
-
-const serverOf = (): RedisServer => {
-  if (redis === undefined) throw new Error("redis-server not started");
-  return redis;
-};
-const clusterOf = (): LocalRedisCluster => {
-  if (redisCluster === undefined) throw new Error("redis cluster not started");
-  return redisCluster;
-};
+const backends = contractBackends();
 
 /**
  * 2 per second, 3 at once: a token every 500 ms, full again 1.5 s after the last take. Slow
@@ -40,7 +18,7 @@ const clusterOf = (): LocalRedisCluster => {
  */
 const BUCKET: RateBucket = { name: "user", ratePerSecond: 2, burst: 3 };
 
-describe.each([memoryWorld(), redisWorld(serverOf), redisClusterWorld(clusterOf)])("RateLimiter contract: $name", (factory) => {
+describe.each(backends)("RateLimiter contract: $name", (factory) => {
   let world: AdapterWorld;
   beforeEach(async () => {
     world = await factory.create();

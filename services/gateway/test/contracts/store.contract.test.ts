@@ -1,38 +1,16 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
 import { roomTopic, type AppendInput, type Appended, type Store } from "../../src/domain/ports.js";
-import { Inbox, memoryWorld, redisClusterWorld, redisWorld, type AdapterWorld } from "../support/adapter-world.js";
+import { Inbox, type AdapterWorld } from "../support/adapter-world.js";
 import { sleep } from "../support/free-port.js";
-import { startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster } from "../support/redis-cluster.js";
-import { RedisServer } from "../support/redis-server.js";
+import { contractBackends } from "../support/contract-backends.js";
 
 /*
  * The Store contract (domain/ports.ts), run against the memory and the Redis adapters (one
  * Redis, and Redis Cluster).
  */
 
-let redis: RedisServer | undefined;
-let redisCluster: LocalRedisCluster | undefined;
-beforeAll(async () => {
-  const started = await Promise.allSettled([
-    RedisServer.start().then((server) => (redis = server)),
-    startTestRedisCluster().then((cluster) => (redisCluster = cluster)),
-  ]);
-  for (const s of started) if (s.status === "rejected") throw s.reason;
-});
-afterAll(async () => {
-  await redis?.destroy();
-  await stopTestRedisCluster(redisCluster);
-});
-
-const serverOf = (): RedisServer => {
-  if (redis === undefined) throw new Error("redis-server not started");
-  return redis;
-};
-const clusterOf = (): LocalRedisCluster => {
-  if (redisCluster === undefined) throw new Error("redis cluster not started");
-  return redisCluster;
-};
+const backends = contractBackends();
 
 interface MsgFrame {
   type: string;
@@ -60,7 +38,7 @@ async function appendMany(store: Store, room: string, count: number): Promise<Ap
   return out;
 }
 
-describe.each([memoryWorld(), redisWorld(serverOf), redisClusterWorld(clusterOf)])("Store contract: $name", (factory) => {
+describe.each(backends)("Store contract: $name", (factory) => {
   let world: AdapterWorld;
   let node: Adapters;
 
