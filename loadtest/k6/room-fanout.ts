@@ -1,13 +1,14 @@
 /*
- * Room fan-out: ROOMS rooms of MEMBERS members each; the first member of each room sends RATE
- * messages a second of TEXT_BYTES characters, stamped with its send time. Every member records
- * the delivery latency and counts offset gaps and duplicates.
+ * Room fan-out: ROOMS rooms of MEMBERS members each; the first SENDERS members of each room send,
+ * together RATE messages a second per room, of TEXT_BYTES characters, stamped with the send time.
+ * Every member records the delivery latency and counts offset gaps and duplicates. Same shape as
+ * the Node load generator's fan-out (`pnpm bench`).
  *
  *   docker compose --profile loadtest run --rm k6                 # BASE_URL=ws://haproxy:8080
  *   k6 run -e BASE_URL=ws://127.0.0.1:8080 -e ROOMS=10 -e RATE=20 loadtest/k6/room-fanout.ts
  *
  * Offered deliveries/s = ROOMS x RATE x MEMBERS (defaults: 10 x 10 x 100 = 10,000/s). The gateways
- * must allow RATE per connection (PARLEY_RATE_PER_SECOND, default 20).
+ * must allow RATE / SENDERS per connection (PARLEY_RATE_PER_SECOND, default 20).
  */
 import type { Options } from "k6/options";
 import { setInterval, clearInterval, setTimeout } from "k6/timers";
@@ -19,6 +20,7 @@ import { cid, joinFrame, roomName, sendFrame, userName } from "./lib/wire.ts";
 const ROOMS = envNumber("ROOMS", 10);
 const MEMBERS = envNumber("MEMBERS", 100);
 const RATE = envNumber("RATE", 10);
+const SENDERS = Math.max(1, Math.min(envNumber("SENDERS", 1), MEMBERS));
 const TEXT_BYTES = envNumber("TEXT_BYTES", 200);
 /** Sending starts this long after the VU's socket opened, so every member has joined. */
 const WARMUP_S = envNumber("WARMUP", 10);
@@ -56,7 +58,7 @@ export function setup(): Setup {
 export default function fanout(data: Setup): void {
   const vu = vuIndex();
   const room = roomName(data.run, Math.floor(vu / MEMBERS));
-  const sender = vu % MEMBERS === 0;
+  const sender = vu % MEMBERS < SENDERS;
   let timer: number | undefined;
   let seq = 0;
   const client = new ParleyK6Client(baseUrl(), userName(data.run, vu), {
@@ -67,7 +69,7 @@ export default function fanout(data: Setup): void {
       timer = setInterval(() => {
         const id = cid(`${data.run}v${vu}`, ++seq);
         client.sendTracked(sendFrame(room, stampedText(Date.now(), TEXT_BYTES), id), id);
-      }, 1000 / RATE);
+      }, (1000 * SENDERS) / RATE);
     }
     setTimeout(() => {
       if (timer !== undefined) clearInterval(timer);

@@ -132,7 +132,9 @@ let probes = 0;
  * in, everything the connection asked before (its inbox subscription, joins with their presence
  * updates and `joined` notices) is done.
  */
-export async function settle(client: TestClient, timeoutMs = 5000): Promise<void> {
+// A liveness bound, not a latency check: on a loaded 2-core box a round trip queued behind a
+// join's Redis work has been seen to take more than 5 s.
+export async function settle(client: TestClient, timeoutMs = 15_000): Promise<void> {
   const room = `probe-${++probes}`;
   const reply = client.waitNew((m) => m.type === "presence" && m.room === room, timeoutMs);
   client.send({ type: "presence", room });
