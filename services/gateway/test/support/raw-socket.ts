@@ -178,6 +178,27 @@ export interface RawFrame {
   readonly payload: Buffer;
 }
 
+/** Splits one complete WebSocket frame off the front of `buf`, or undefined if it is not all in yet. */
+export function takeFrame(buf: Buffer): (RawFrame & { readonly rest: Buffer }) | undefined {
+  if (buf.length < 2) return undefined;
+  const opcode = (buf[0] as number) & 0x0f;
+  const masked = ((buf[1] as number) & 0x80) !== 0;
+  let length = (buf[1] as number) & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (buf.length < 4) return undefined;
+    length = buf.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (buf.length < 10) return undefined;
+    length = Number(buf.readBigUInt64BE(2));
+    offset = 10;
+  }
+  if (masked) offset += 4;
+  if (buf.length < offset + length) return undefined;
+  return { opcode, payload: buf.subarray(offset, offset + length), rest: buf.subarray(offset + length) };
+}
+
 export interface RawConnectOptions {
   readonly path?: string;
   /** Defaults to a random key. */
@@ -325,26 +346,10 @@ export class RawWsClient {
   }
 
   private takeFrame(): RawFrame | undefined {
-    const buf = this.buffer;
-    if (buf.length < 2) return undefined;
-    const opcode = (buf[0] as number) & 0x0f;
-    const masked = ((buf[1] as number) & 0x80) !== 0;
-    let length = (buf[1] as number) & 0x7f;
-    let offset = 2;
-    if (length === 126) {
-      if (buf.length < 4) return undefined;
-      length = buf.readUInt16BE(2);
-      offset = 4;
-    } else if (length === 127) {
-      if (buf.length < 10) return undefined;
-      length = Number(buf.readBigUInt64BE(2));
-      offset = 10;
-    }
-    if (masked) offset += 4;
-    if (buf.length < offset + length) return undefined;
-    const payload = Buffer.from(buf.subarray(offset, offset + length));
-    this.buffer = buf.subarray(offset + length);
-    return { opcode, payload };
+    const parsed = takeFrame(this.buffer);
+    if (parsed === undefined) return undefined;
+    this.buffer = parsed.rest;
+    return { opcode: parsed.opcode, payload: Buffer.from(parsed.payload) };
   }
 
   private onFrame(frame: RawFrame): void {

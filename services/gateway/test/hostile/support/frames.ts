@@ -1,6 +1,7 @@
 import { SUBPROTOCOL } from "@parley/protocol";
 import { randomBytes } from "node:crypto";
 import { createConnection, type Socket } from "node:net";
+import { takeFrame } from "../../support/raw-socket.js";
 
 /* Byte-level WebSocket: frames a conforming client would never send, and a recorder of what came back. */
 
@@ -133,22 +134,4 @@ async function writeSlowly(socket: Socket, chunks: readonly Buffer[]): Promise<v
     socket.write(chunk);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-function takeFrame(buf: Buffer): { opcode: number; payload: Buffer; rest: Buffer } | undefined {
-  if (buf.length < 2) return undefined;
-  const opcode = (buf[0] as number) & 0x0f;
-  let length = (buf[1] as number) & 0x7f;
-  let offset = 2;
-  if (length === 126) {
-    if (buf.length < 4) return undefined;
-    length = buf.readUInt16BE(2);
-    offset = 4;
-  } else if (length === 127) {
-    if (buf.length < 10) return undefined;
-    length = Number(buf.readBigUInt64BE(2));
-    offset = 10;
-  }
-  if (buf.length < offset + length) return undefined;
-  return { opcode, payload: buf.subarray(offset, offset + length), rest: buf.subarray(offset + length) };
 }
