@@ -14,14 +14,15 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { ONLINE_ROOM, roomTopic, userTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
+import { ONLINE_ROOM, inboxTopic, inboxTopics, roomTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
-import { Session } from "./session.js";
+import { Session, type BucketLimits } from "./session.js";
 import { TokenBucket } from "./token-bucket.js";
 import { LocalPresence } from "./local-presence.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
+import { UserSessions } from "./user-sessions.js";
 
 export interface ChatNodeDeps {
   readonly nodeId: string;
@@ -63,14 +64,20 @@ class RequestError extends Error {
  */
 export class ChatNode {
   private readonly sessions = new Map<string, Session>();
-  private readonly userSessions = new Map<string, Set<Session>>();
+  private readonly userSessions = new UserSessions<Session>();
   private readonly feeds = new Map<string, RoomFeed>();
   private readonly local = new LocalPresence();
   private readonly subscriptions: TopicSubscriptions;
+  /** The inbox shards' subscription, made on the first session (see `inboxSubscribed`). */
+  private inbox: Promise<void> | undefined;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
 
+  /** Bad frames a session may send before it is closed: errorsPerSecond, burst of two seconds' worth. */
+  private readonly strikeLimits: BucketLimits;
+
   constructor(private readonly deps: ChatNodeDeps) {
+    this.strikeLimits = { ratePerSecond: deps.limits.errorsPerSecond, burst: Math.max(2, Math.ceil(deps.limits.errorsPerSecond * 2)) };
     this.subscriptions = new TopicSubscriptions(deps.broker);
     deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
     deps.broker.onResubscribed(() => this.resyncAll());
@@ -88,22 +95,11 @@ export class ChatNode {
 
   // ---- connection lifecycle (called by the transport) ----
 
-  open(conn: Connection, log: Logger, grant: RoomGrant): Session {
+  open(conn: Connection, grant: RoomGrant): Session {
     const { limits } = this.deps;
-    const session = new Session(
-      conn,
-      log,
-      new TokenBucket(limits.messagesPerSecond, limits.burst),
-      new TokenBucket(limits.errorsPerSecond, Math.max(2, Math.ceil(limits.errorsPerSecond * 2))),
-      grant,
-    );
+    const session = new Session(conn, this.deps.log, new TokenBucket(limits.messagesPerSecond, limits.burst), this.strikeLimits, grant);
     this.sessions.set(conn.session, session);
-    let tabs = this.userSessions.get(conn.user);
-    if (tabs === undefined) {
-      tabs = new Set();
-      this.userSessions.set(conn.user, tabs);
-    }
-    tabs.add(session);
+    this.userSessions.add(conn.user, session);
     this.send(session, {
       type: "welcome",
       protocol: SUBPROTOCOL,
@@ -119,10 +115,8 @@ export class ChatNode {
         maxRooms: limits.maxRoomsPerConnection,
       },
     });
-    // Every session holds a reference on its user's inbox topic (DMs), given back at close.
-    const inbox = this.subscriptions.acquire(userTopic(conn.user));
-    // Awaited below, possibly after other queued work; mark it handled now.
-    inbox.catch(() => undefined);
+    // DMs for this user's tabs arrive on the node's inbox shards, subscribed once for all.
+    const inbox = this.inboxSubscribed();
     this.enqueue(session, async () => {
       try {
         await inbox;
@@ -142,14 +136,10 @@ export class ChatNode {
     session.closed = true;
     this.sessions.delete(session.conn.session);
     const user = session.user;
-    const tabs = this.userSessions.get(user);
-    tabs?.delete(session);
-    const lastTab = tabs !== undefined && tabs.size === 0;
-    if (lastTab) this.userSessions.delete(user);
+    this.userSessions.delete(user, session);
     // Runs after whatever the session still had in flight, so a pending join is undone too.
     const cleanup = session.chain.then(async () => {
       for (const room of [...session.rooms]) await this.leaveRoom(session, room, false);
-      this.subscriptions.release(userTopic(user));
       if (this.local.remove(ONLINE_ROOM, user)) await this.presenceRemove(ONLINE_ROOM, user);
     });
     session.chain = cleanup;
@@ -178,13 +168,18 @@ export class ChatNode {
     }
     this.deps.metrics.messagesReceived.inc({ type: env.type });
     this.enqueue(session, async () => {
-      // The user's cluster-wide bucket: one shared decision however many tabs and nodes.
-      if (!(await this.deps.shared.allowUser(session.user))) {
-        if (!session.closed) this.reject(session, ErrorCode.rateLimited, "slow down: too many requests from this user", refOf(env), roomOf(env));
+      // The user's cluster-wide bucket: one shared decision however many tabs and nodes. Sends
+      // and DMs spend it inside the store's append (one round trip); everything else here.
+      if (env.type !== "send" && env.type !== "dm" && !(await this.deps.shared.allowUser(session.user))) {
+        this.rejectUserRate(session, env);
         return;
       }
       await this.handle(session, env);
     });
+  }
+
+  private rejectUserRate(session: Session, env: ClientEnvelope): void {
+    if (!session.closed) this.reject(session, ErrorCode.rateLimited, "slow down: too many requests from this user", refOf(env), roomOf(env));
   }
 
   // ---- request handling ----
@@ -204,9 +199,9 @@ export class ChatNode {
         case "leave":
           return await this.leave(session, env.room);
         case "send":
-          return await this.post(session, env.room, env.text, env.cid);
+          return await this.post(session, env, env.room);
         case "dm":
-          return await this.post(session, dmRoom(session.user, env.to), env.text, env.cid);
+          return await this.post(session, env, dmRoom(session.user, env.to));
         case "history":
           return await this.history(session, env);
         case "presence":
@@ -245,12 +240,12 @@ export class ChatNode {
     if (session.rooms.size >= this.deps.limits.maxRoomsPerConnection) {
       throw new RequestError(ErrorCode.tooManyRooms, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
     }
-    session.rooms.add(room);
+    session.addRoom(room);
     const feed = this.retainFeed(room);
     try {
       await feed.ready;
     } catch (err) {
-      session.rooms.delete(room);
+      session.deleteRoom(room);
       this.releaseFeed(feed);
       throw err;
     }
@@ -284,7 +279,7 @@ export class ChatNode {
   }
 
   private async leaveRoom(session: Session, room: string, reply: boolean): Promise<void> {
-    if (!session.rooms.delete(room)) return;
+    if (!session.deleteRoom(room)) return;
     const feed = this.feeds.get(room);
     if (feed !== undefined) {
       if (!session.closed) session.conn.unsubscribe(feed.topic);
@@ -294,7 +289,8 @@ export class ChatNode {
     if (this.local.remove(room, session.user)) await this.presenceRemove(room, session.user);
   }
 
-  private async post(session: Session, room: string, text: string, cid: string): Promise<void> {
+  private async post(session: Session, env: ClientEnvelopeOf<"send" | "dm">, room: string): Promise<void> {
+    const { text, cid } = env;
     const pair = dmMembers(room);
     if (pair === undefined && !session.rooms.has(room)) {
       throw new RequestError(ErrorCode.notJoined, `join ${room} before sending to it`);
@@ -303,14 +299,20 @@ export class ChatNode {
     if (text.length > this.deps.limits.maxTextLength) {
       throw new RequestError(ErrorCode.tooLarge, `text is longer than ${this.deps.limits.maxTextLength} characters`);
     }
-    const appended = await this.deps.store.append({ room, from: session.user, text, cid, ts: Date.now() });
+    const charge = this.deps.shared.userCharge(session.user);
+    const appended = await this.deps.store.append({ room, from: session.user, text, cid, ts: Date.now(), ...(charge !== undefined ? { charge } : {}) });
+    if (appended.limited && charge !== undefined) {
+      this.deps.shared.countLimited(charge);
+      this.rejectUserRate(session, env);
+      return;
+    }
     if (!appended.duplicate) {
       this.deps.metrics.messagesStored.inc();
       if (pair !== undefined && appended.frame !== undefined) {
         // DMs also reach every tab of both users that has not joined the DM room.
         const frame = appended.frame;
-        const users = pair[0] === pair[1] ? [pair[0]] : pair;
-        await Promise.all(users.map((user) => this.deps.broker.publish(userTopic(user), frame)));
+        const shards = new Set(pair.map(inboxTopic));
+        await Promise.all([...shards].map((topic) => this.deps.broker.publish(topic, frame)));
       }
     }
     this.send(session, { type: "ack", cid, room, epoch: appended.epoch, offset: appended.offset });
@@ -407,8 +409,14 @@ export class ChatNode {
       this.deps.log.error({ topic }, "unreadable publication dropped");
       return;
     }
-    if (topic.startsWith("u:")) {
-      this.deliverInbox(topic.slice(2), typeof value.room === "string" ? value.room : "", payload);
+    if (topic.startsWith("i:")) {
+      const room = typeof value.room === "string" ? value.room : "";
+      const pair = dmMembers(room);
+      if (pair === undefined) return;
+      // Both users' shards may carry the DM; deliver only for the users this shard is for.
+      for (const user of pair[0] === pair[1] ? [pair[0]] : pair) {
+        if (inboxTopic(user) === topic) this.deliverInbox(user, room, payload);
+      }
       return;
     }
     const feed = this.feeds.get(topic.slice(2));
@@ -422,12 +430,25 @@ export class ChatNode {
   }
 
   private deliverInbox(user: string, room: string, frame: string): void {
-    const tabs = this.userSessions.get(user);
-    if (tabs === undefined) return;
-    for (const session of tabs) {
+    for (const session of this.userSessions.of(user)) {
       // Tabs in the DM room get the message from the room's own stream, in order.
       if (!session.rooms.has(room) && session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
     }
+  }
+
+  /**
+   * Subscribes the node to every inbox shard on the first session (shared by all later ones); a
+   * failure is given to the sessions waiting on it and the next session tries again.
+   */
+  private inboxSubscribed(): Promise<void> {
+    if (this.inbox !== undefined) return this.inbox;
+    const inbox = Promise.all(inboxTopics.map((topic) => this.subscriptions.acquire(topic))).then(() => undefined);
+    this.inbox = inbox;
+    inbox.catch(() => {
+      for (const topic of inboxTopics) this.subscriptions.release(topic);
+      if (this.inbox === inbox) this.inbox = undefined;
+    });
+    return inbox;
   }
 
   private resyncAll(): void {
@@ -457,7 +478,7 @@ export class ChatNode {
       ...(room !== undefined ? { room } : {}),
     });
     const closeCode = ABUSE_CLOSE[code];
-    if (closeCode !== undefined && !session.strikes.take()) {
+    if (closeCode !== undefined && !session.strike()) {
       session.log.info({ code }, "closing abusive connection");
       session.conn.close(closeCode, `too many bad requests (${code})`);
     }

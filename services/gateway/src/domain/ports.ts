@@ -4,11 +4,28 @@
  * same contract suite (test/contracts), so the domain cannot tell them apart.
  */
 
-/** A relay topic: `r:<room>` for a room, `u:<user>` for a user's inbox (DM delivery). */
+/** A relay topic: `r:<room>` for a room, `i:<shard>` for an inbox shard (DM delivery). */
 export type Topic = string;
 
 export const roomTopic = (room: string): Topic => `r:${room}`;
-export const userTopic = (user: string): Topic => `u:${user}`;
+
+/**
+ * DMs reach the tabs that have not joined the DM room through inbox shards: every node with
+ * sessions subscribes to all of them, and a DM is published on its recipients' shards. So an
+ * idle connection costs no relay subscription of its own (a per-user inbox channel did), at the
+ * price of every node reading every DM. Sharded so that, on Redis Cluster, DM traffic spreads
+ * over the masters instead of landing on one slot.
+ */
+export const INBOX_SHARDS = 16;
+
+export const inboxTopics: readonly Topic[] = Array.from({ length: INBOX_SHARDS }, (_, shard) => `i:${shard}`);
+
+/** The inbox shard a user's DMs are published on (FNV-1a of the name). */
+export function inboxTopic(user: string): Topic {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < user.length; i++) hash = Math.imul(hash ^ user.charCodeAt(i), 0x01000193);
+  return `i:${(hash >>> 0) % INBOX_SHARDS}`;
+}
 
 /** Called for every publication on a topic this node subscribed to, in publish order per topic. */
 export type PublicationHandler = (topic: Topic, payload: string) => void;
@@ -41,6 +58,20 @@ export interface AppendInput {
   readonly text: string;
   readonly cid: string;
   readonly ts: number;
+  /**
+   * A shared bucket (the RateLimiter's, same name and key) to spend one token of before
+   * storing. An empty bucket stores nothing and answers `limited`. Where the check and the
+   * append are one step (memory, one Redis) a duplicate (an already stored cid) is answered
+   * without spending a token, since a retry is not a new message; on Redis Cluster the bucket
+   * lives on another shard and is charged first, duplicate or not.
+   */
+  readonly charge?: RateCharge;
+}
+
+/** One token of the shared bucket `(bucket.name, key)`. */
+export interface RateCharge {
+  readonly bucket: RateBucket;
+  readonly key: string;
 }
 
 export interface Appended {
@@ -50,6 +81,8 @@ export interface Appended {
   readonly duplicate: boolean;
   /** The stored `msg` frame, exactly as it was published (absent for duplicates). */
   readonly frame: string | undefined;
+  /** True when the input's `charge` found its bucket empty; nothing was stored (offset 0). */
+  readonly limited: boolean;
 }
 
 export interface StreamHead {
@@ -81,7 +114,9 @@ export interface RangeResult {
  * the frame (keeping the last `historySize`), and publishes it on the room's topic — all in one
  * atomic step, so offset order equals publish order. The same (room, from, cid) within the
  * idempotency window is stored once and answers with the first offset. A room's epoch changes
- * only when its history was lost (expiry of an idle room, or a backend wipe).
+ * only when its history was lost (expiry of an idle room, or a backend wipe). With a `charge`,
+ * the rate check happens before the append, in the same step where the backend can (one Redis:
+ * one script, one round trip), so a send costs one backend round trip however it is limited.
  */
 export interface Store {
   append(input: AppendInput): Promise<Appended>;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
-import type { RateBucket, RateLimiter } from "./ports.js";
+import type { RateBucket, RateCharge, RateLimiter } from "./ports.js";
 
 /**
  * The cluster-wide rate buckets, over the RateLimiter port: per user (every WebSocket request
@@ -32,6 +32,20 @@ export class SharedLimits {
 
   allowUser(user: string): Promise<boolean> {
     return this.take(this.user, user);
+  }
+
+  /**
+   * The user's token as a charge for a store append (a `send` or `dm`): the store takes it in
+   * the same step as the append, so a message costs one backend round trip, not two. Unlike
+   * `allowUser`, a backend that cannot answer fails the send (it could not be stored either).
+   */
+  userCharge(user: string): RateCharge | undefined {
+    return this.user === undefined ? undefined : { bucket: this.user, key: user };
+  }
+
+  /** Counts a request refused by a charge (see `userCharge`). */
+  countLimited(charge: RateCharge): void {
+    this.metrics.sharedRateLimited.inc({ bucket: charge.bucket.name });
   }
 
   allowAddress(address: string): Promise<boolean> {

@@ -118,9 +118,10 @@ export class ChatSocket {
         if (data.exp !== undefined) this.expiries.add(conn, data.exp * 1000);
         metrics.connections.set(this.open.size);
         metrics.connectionsOpened.inc();
-        const log = this.deps.log.child({ session: data.session, user: data.user });
-        log.debug({ ip: data.ip }, "connected");
-        data.chat = this.deps.chat.open(conn, log, data.grant);
+        // No per-socket child logger here: an idle socket would hold its bindings for nothing
+        // (the session makes one on first use).
+        this.deps.log.debug({ session: data.session, user: data.user, ip: data.ip }, "connected");
+        data.chat = this.deps.chat.open(conn, data.grant);
         if (limits.firstFrameTimeoutMs > 0 && !conn.closed) {
           // Every WebSocket stack answers a ping by itself, so a live client passes this without
           // any application code; a peer that sends nothing at all is closed.

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { INBOX_SHARDS } from "../../src/domain/ports.js";
 import { waitUntil } from "../support/free-port.js";
 import type { TestClient } from "../support/test-client.js";
 import { TestCluster, notices, offsetsOf, sequence, settle, textsOf, waitCount, waitText, type Backend } from "../support/test-cluster.js";
@@ -131,7 +132,8 @@ describe.each(BACKENDS)("relay across three nodes on %s", (backend) => {
     const secondOnA = await cluster.connect(A, "qa2");
     await secondOnA.join(room);
     expect(await cluster.subscribers(channel)).toBe(2);
-    expect(await cluster.subscribers(cluster.userChannel("qc"))).toBe(1);
+    // Every node with sessions reads the inbox shards (DMs), whoever its users are.
+    expect(await cluster.subscribers(cluster.inboxChannel("qc"))).toBe(3);
 
     const deliveredOnC = await cluster.node(C).metric("parley_messages_delivered_total");
     for (let i = 1; i <= 20; i++) onA.send({ type: "send", room, text: `q${i}`, cid: `q${i}` });
@@ -150,7 +152,7 @@ describe.each(BACKENDS)("relay across three nodes on %s", (backend) => {
     expect(await cluster.subscribers(channel)).toBe(1);
     secondOnA.close();
     await waitUntil("A to unsubscribe", async () => (await cluster.subscribers(channel)) === 0);
-    await waitUntil("A's relay subscriptions gauge", async () => (await cluster.node(A).metric("parley_room_subscriptions")) === 1);
+    await waitUntil("A's relay subscriptions gauge", async () => (await cluster.node(A).metric("parley_room_subscriptions")) === INBOX_SHARDS);
   });
 
   it("resumes a client on another node with exactly the missed messages, then live ones", async () => {

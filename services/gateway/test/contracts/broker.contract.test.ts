@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
-import { roomTopic, userTopic } from "../../src/domain/ports.js";
+import { inboxTopics, roomTopic } from "../../src/domain/ports.js";
+
+const [shard0 = "i:0", shard1 = "i:1", shard2 = "i:2"] = inboxTopics;
 import { Inbox, type AdapterWorld } from "../support/adapter-world.js";
 import { waitUntil } from "../support/free-port.js";
 import { contractBackends } from "../support/contract-backends.js";
@@ -35,7 +37,7 @@ describe.each(backends)("Broker contract: $name", (factory) => {
   it("delivers only the topics a node subscribed to", async () => {
     await a.broker.subscribe(roomTopic("wanted"));
     await a.broker.publish(roomTopic("unwanted"), "no");
-    await a.broker.publish(userTopic("someone"), "no");
+    await a.broker.publish(shard0, "no");
     await a.broker.publish(roomTopic("wanted"), "yes");
     await b.broker.publish(roomTopic("unwanted"), "no");
     await b.broker.publish(roomTopic("wanted"), "sentinel");
@@ -57,12 +59,12 @@ describe.each(backends)("Broker contract: $name", (factory) => {
     expect(await inboxB.waitForCount(topic, sent.length)).toEqual(sent);
   });
 
-  it("delivers to every subscribed node, user topics included", async () => {
-    await Promise.all([a.broker.subscribe(userTopic("bob")), b.broker.subscribe(userTopic("bob"))]);
+  it("delivers to every subscribed node, inbox shards included", async () => {
+    await Promise.all([a.broker.subscribe(shard1), b.broker.subscribe(shard1)]);
     const c = await world.node("broker-c");
-    await c.broker.publish(userTopic("bob"), "for bob");
-    await inboxA.waitFor(userTopic("bob"), "for bob");
-    await inboxB.waitFor(userTopic("bob"), "for bob");
+    await c.broker.publish(shard1, "for bob");
+    await inboxA.waitFor(shard1, "for bob");
+    await inboxB.waitFor(shard1, "for bob");
     expect(inboxA.payloads()).toEqual(["for bob"]);
     expect(inboxB.payloads()).toEqual(["for bob"]);
   });
@@ -118,14 +120,14 @@ describe.each(backends)("Broker contract: $name", (factory) => {
       resubscribed += 1;
     });
     await a.broker.subscribe(topic);
-    await a.broker.subscribe(userTopic("carol"));
+    await a.broker.subscribe(shard2);
     await factory.dropPubSubLinks?.();
     await waitUntil("onResubscribed", () => resubscribed === 1, 10_000);
     expect(a.broker.isReady()).toBe(true);
     await b.broker.publish(topic, "after the drop");
-    await b.broker.publish(userTopic("carol"), "dm after the drop");
+    await b.broker.publish(shard2, "dm after the drop");
     await inboxA.waitFor(topic, "after the drop");
-    await inboxA.waitFor(userTopic("carol"), "dm after the drop");
+    await inboxA.waitFor(shard2, "dm after the drop");
     expect(inboxA.payloads()).toEqual(["after the drop", "dm after the drop"]);
     expect(resubscribed).toBe(1);
   });

@@ -154,7 +154,7 @@ describe.each(backends)("Store contract: $name", (factory) => {
     const first = await node.store.append(msg("idem", "once", "alice", "same"));
     const writerB = await world.node("store-b");
     const again = await writerB.store.append(msg("idem", "once, retried", "alice", "same"));
-    expect(again).toEqual({ epoch: first.epoch, offset: first.offset, duplicate: true, frame: undefined });
+    expect(again).toEqual({ epoch: first.epoch, offset: first.offset, duplicate: true, frame: undefined, limited: false });
     // The same cid from another user, or in another room, is a different message.
     const bob = await node.store.append(msg("idem", "bob's", "bob", "same"));
     expect(bob).toMatchObject({ offset: 2, duplicate: false });
@@ -195,6 +195,27 @@ describe.each(backends)("Store contract: $name", (factory) => {
     expect(head.epoch).not.toBe(first.epoch);
     expect((await short.store.range("idle", 1, 2)).complete).toBe(false);
     expect(await short.store.append(msg("idle", "three"))).toMatchObject({ epoch: head.epoch, offset: 1 });
+  });
+
+  it("spends a charge's token before storing: an empty bucket stores nothing and says limited", async () => {
+    const bucket = { name: "user", ratePerSecond: 0.01, burst: 2 };
+    const charged = (text: string, cid?: string): AppendInput => ({ ...msg("metered", text, "carol", cid), charge: { bucket, key: "carol" } });
+    const first = await node.store.append(charged("one", "k1"));
+    expect(first).toMatchObject({ offset: 1, duplicate: false, limited: false });
+    expect(await node.store.append(charged("two"))).toMatchObject({ offset: 2, limited: false });
+    const refused = await node.store.append(charged("three"));
+    expect(refused).toMatchObject({ limited: true, duplicate: false, frame: undefined });
+    // The same buckets as the RateLimiter port's, on every node of the backend.
+    const other = await world.node("store-b");
+    expect(await other.limiter.take(bucket, "carol")).toBe(false);
+    expect(await other.limiter.take(bucket, "dave")).toBe(true);
+    if (factory.name !== "redis-cluster") {
+      // Where the check and the append are one step, a retry of a stored cid is not charged.
+      expect(await node.store.append(charged("one, retried", "k1"))).toMatchObject({ offset: 1, duplicate: true, limited: false });
+    }
+    const page = await node.store.history("metered", undefined, 10);
+    expect(page.frames.map((f) => parse(f).text)).toEqual(["one", "two"]);
+    expect((await node.store.head("metered")).offset).toBe(2);
   });
 
   it("is ready while the backend is reachable", () => {

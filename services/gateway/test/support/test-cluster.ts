@@ -1,5 +1,5 @@
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
-import { roomTopic, userTopic } from "../../src/domain/ports.js";
+import { inboxTopic, roomTopic } from "../../src/domain/ports.js";
 import { waitUntil } from "./free-port.js";
 import { GatewayProcess, startGateways } from "./gateway-process.js";
 import { keySlot, startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster, type RedisClusterOptions } from "./redis-cluster.js";
@@ -113,8 +113,9 @@ export class TestCluster {
     return this.keys.channel(roomTopic(room));
   }
 
-  userChannel(user: string): string {
-    return this.keys.channel(userTopic(user));
+  /** The inbox shard channel a user's DMs are published on. */
+  inboxChannel(user: string): string {
+    return this.keys.channel(inboxTopic(user));
   }
 
   async stop(): Promise<void> {

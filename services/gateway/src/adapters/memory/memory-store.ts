@@ -10,6 +10,7 @@ import {
   type StreamHead,
 } from "../../domain/ports.js";
 import type { MemoryBackend, MemoryRoom } from "./memory-backend.js";
+import { takeToken } from "./memory-rate-limiter.js";
 
 /** Store over the in-process backend, with the same semantics as the Redis script. */
 export class MemoryStore implements Store {
@@ -38,7 +39,10 @@ export class MemoryStore implements Store {
     const cidKey = `${input.from}\n${input.cid}`;
     const seen = room.cids.get(cidKey);
     if (seen !== undefined && seen.expires > now) {
-      return Promise.resolve({ epoch: room.epoch, offset: seen.offset, duplicate: true, frame: undefined });
+      return Promise.resolve({ epoch: room.epoch, offset: seen.offset, duplicate: true, frame: undefined, limited: false });
+    }
+    if (input.charge !== undefined && !takeToken(this.backend, input.charge.bucket, input.charge.key, now)) {
+      return Promise.resolve({ epoch: room.epoch, offset: 0, duplicate: false, frame: undefined, limited: true });
     }
     room.seq += 1;
     const offset = room.seq;
@@ -49,7 +53,7 @@ export class MemoryStore implements Store {
     if (room.cids.size > 4 * this.config.historySize) this.pruneCids(room, now);
     room.expires = now + this.config.roomTtlSeconds * 1000;
     this.backend.publish(roomTopic(input.room), frame);
-    return Promise.resolve({ epoch: room.epoch, offset, duplicate: false, frame });
+    return Promise.resolve({ epoch: room.epoch, offset, duplicate: false, frame, limited: false });
   }
 
   private pruneCids(room: MemoryRoom, now: number): void {

@@ -32,14 +32,15 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
   const brokerOptions = { sharded: cluster, probeMs: config.redis.probeMs };
   const broker = new RedisBroker(link, commands, keys, brokerOptions, log.child({ port: "broker" }));
   const clusterState = cluster ? new ClusterState(commands as Cluster, config.redis.probeMs, log.child({ port: "store" })) : undefined;
-  const store = new RedisStore(commands, keys, config.store, cluster, clusterState);
+  const limiter = new RedisRateLimiter(commands, keys);
+  const store = new RedisStore(commands, keys, config.store, { sharded: cluster, limiter }, clusterState);
   const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }));
   return {
     kind: cluster ? "redis-cluster" : "redis",
     broker,
     store,
     presence,
-    limiter: new RedisRateLimiter(commands, config.redis.keyPrefix),
+    limiter,
     async close() {
       await presence.close();
       muteErrors(subscriber);

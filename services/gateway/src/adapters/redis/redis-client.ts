@@ -9,6 +9,7 @@ export type ParleyRedis = (Redis | Cluster) & ScriptCommands;
 type Reply = unknown;
 export interface ScriptCommands {
   parleyAppend(meta: string, log: string, cid: string, channel: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyAppendCharged(meta: string, log: string, cid: string, channel: string, bucket: string, ...args: (string | number)[]): Promise<Reply>;
   parleyRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyHistory(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyPresenceAdd(users: string, node: string, user: string): Promise<Reply>;
@@ -20,6 +21,7 @@ export interface ScriptCommands {
 
 const COMMANDS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
   parleyAppend: { keys: 4, lua: scripts.APPEND },
+  parleyAppendCharged: { keys: 5, lua: scripts.APPEND_CHARGED },
   parleyRange: { keys: 2, lua: scripts.RANGE },
   parleyHistory: { keys: 2, lua: scripts.HISTORY },
   parleyPresenceAdd: { keys: 2, lua: scripts.PRESENCE_ADD },

@@ -47,7 +47,15 @@ export class RedisKeys {
     return `${this.prefix}{rooms}:all`;
   }
 
-  /** The pub/sub channel of a topic: `r:<room>` -> the room's tag; `u:<user>` -> the user's. */
+  /** A shared rate bucket (see RedisRateLimiter); no braces, so buckets spread over a cluster. */
+  rate(bucket: string, key: string): string {
+    return `${this.prefix}rl:${bucket}:${key}`;
+  }
+
+  /**
+   * The pub/sub channel of a topic: `r:<room>` -> the room's tag (plain room names hold no `:`);
+   * any other topic (`i:<shard>`) is its own tag.
+   */
   channel(topic: Topic): string {
     if (topic.startsWith("r:")) return `${this.prefix}{${topic.slice(2)}}:ch`;
     return `${this.prefix}{${topic}}:ch`;
@@ -56,6 +64,6 @@ export class RedisKeys {
   topicOf(channel: string): Topic | undefined {
     if (!channel.startsWith(this.prefix) || !channel.endsWith("}:ch")) return undefined;
     const tag = channel.slice(this.prefix.length + 1, -4);
-    return tag.startsWith("u:") ? tag : `r:${tag}`;
+    return tag.startsWith("dm:") || !tag.includes(":") ? `r:${tag}` : tag;
   }
 }

@@ -15,10 +15,33 @@ end
 `;
 
 /**
- * KEYS: meta, log, cid, channel (same slot). ARGV: newEpoch, roomTtl, framePrefix, historySize, cidTtl, publishCmd.
- * Returns {epoch, offset, duplicate(0/1), frame}.
+ * GCRA (the generic cell rate algorithm, a token bucket stored as one number): the key holds the
+ * bucket's "theoretical arrival time" (TAT), in ms of the Redis server clock. A take is allowed
+ * when TAT - now <= interval x (burst - 1), and moves TAT one interval on. One key per bucket,
+ * written only on an allowed take and expiring when the bucket is full again, so an idle user or
+ * address costs nothing. The server clock (TIME) keeps nodes with skewed clocks in agreement.
  */
-export const APPEND = `${ENSURE_EPOCH}
+const TAKE_TOKEN = `
+local function take_token(key, interval, burst)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  if tat - now > interval * (burst - 1) then return false end
+  tat = tat + interval
+  redis.call('SET', key, string.format('%.3f', tat), 'PX', math.ceil(tat - now))
+  return true
+end
+`;
+
+/** KEYS: bucket. ARGV: interval ms (1000 / rate), burst. Returns 1 (allowed) or 0. */
+export const RATE_TAKE = `${TAKE_TOKEN}
+if take_token(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 1 end
+return 0
+`;
+
+/** A stored (user, cid) of the current epoch answers as a duplicate, before anything else. */
+const DUPLICATE_CHECK = `
 local seen = redis.call('GET', KEYS[3])
 if seen then
   local sep = string.find(seen, ':', 1, true)
@@ -26,6 +49,9 @@ if seen then
     return {epoch, tonumber(string.sub(seen, sep + 1)), 1}
   end
 end
+`;
+
+const APPEND_AND_PUBLISH = `
 local offset = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local frame = ARGV[3] .. ',"epoch":"' .. epoch .. '","offset":' .. offset .. '}'
 redis.call('RPUSH', KEYS[2], frame)
@@ -36,6 +62,22 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call(ARGV[6], KEYS[4], frame)
 return {epoch, offset, 0, frame}
 `;
+
+/**
+ * KEYS: meta, log, cid, channel (same slot). ARGV: newEpoch, roomTtl, framePrefix, historySize, cidTtl, publishCmd.
+ * Returns {epoch, offset, duplicate(0/1), frame}.
+ */
+export const APPEND = `${ENSURE_EPOCH}${DUPLICATE_CHECK}${APPEND_AND_PUBLISH}`;
+
+/**
+ * APPEND after spending a token of a rate bucket, in one script and one round trip: only on one
+ * Redis, where any keys may meet in a script (on Redis Cluster the bucket lives in another slot).
+ * KEYS: meta, log, cid, channel, bucket. ARGV: as APPEND, then interval ms, burst.
+ * Returns {epoch, offset, duplicate(0/1), frame}, or {epoch, 0, 2} when the bucket is empty.
+ */
+export const APPEND_CHARGED = `${TAKE_TOKEN}${ENSURE_EPOCH}${DUPLICATE_CHECK}
+if not take_token(KEYS[5], tonumber(ARGV[7]), tonumber(ARGV[8])) then return {epoch, 0, 2} end
+${APPEND_AND_PUBLISH}`;
 
 /**
  * KEYS: meta, log. ARGV: newEpoch, roomTtl, from, to (0 = up to the head).

@@ -3,6 +3,7 @@ import { msgFramePrefix, newEpoch } from "../../domain/message-frame.js";
 import {
   roomTopic,
   type AppendInput,
+  type RateLimiter,
   type Appended,
   type HistoryPage,
   type RangeResult,
@@ -12,6 +13,16 @@ import {
 import type { ParleyRedis } from "./redis-client.js";
 import type { ClusterState } from "./redis-cluster-state.js";
 import type { RedisKeys } from "./redis-keys.js";
+import { tokenIntervalMs } from "./redis-rate-limiter.js";
+
+export interface RedisStoreOptions {
+  /** Redis Cluster: SPUBLISH, and charges taken by `limiter` before the append (another slot). */
+  readonly sharded: boolean;
+  /** The node's shared buckets, for charges that cannot be folded into the append script. */
+  readonly limiter: RateLimiter;
+}
+
+type AppendReply = [string, number, number, string?];
 
 /**
  * History, offsets and idempotency in Redis. Per room: a `meta` hash (epoch, seq), a capped
@@ -27,26 +38,38 @@ export class RedisStore implements Store {
     private readonly redis: ParleyRedis,
     private readonly keys: RedisKeys,
     private readonly config: StoreConfig,
-    private readonly sharded: boolean,
+    private readonly options: RedisStoreOptions,
     private readonly clusterState?: ClusterState,
   ) {}
 
   async append(input: AppendInput): Promise<Appended> {
-    const { room } = input;
-    const reply = (await this.redis.parleyAppend(
-      this.keys.meta(room),
-      this.keys.log(room),
-      this.keys.cid(room, input.from, input.cid),
-      this.keys.channel(roomTopic(room)),
+    const { room, charge } = input;
+    const keys = [this.keys.meta(room), this.keys.log(room), this.keys.cid(room, input.from, input.cid), this.keys.channel(roomTopic(room))] as const;
+    const args = [
       newEpoch(),
       this.config.roomTtlSeconds,
       msgFramePrefix(input),
       this.config.historySize,
       this.config.idempotencySeconds,
-      this.sharded ? "SPUBLISH" : "PUBLISH",
-    )) as [string, number, number, string?];
-    const [epoch, offset, duplicate, frame] = reply;
-    return { epoch, offset: Number(offset), duplicate: Number(duplicate) === 1, frame: duplicate ? undefined : frame };
+      this.options.sharded ? "SPUBLISH" : "PUBLISH",
+    ] as const;
+    let reply: AppendReply;
+    if (charge === undefined) {
+      reply = (await this.redis.parleyAppend(...keys, ...args)) as AppendReply;
+    } else if (!this.options.sharded) {
+      // One script: the bucket and the room meet on one Redis, so a send is one round trip.
+      const bucket = this.keys.rate(charge.bucket.name, charge.key);
+      reply = (await this.redis.parleyAppendCharged(...keys, bucket, ...args, tokenIntervalMs(charge.bucket), charge.bucket.burst)) as AppendReply;
+    } else {
+      // Redis Cluster: the bucket is in another slot, so it is a round trip of its own, first.
+      if (!(await this.options.limiter.take(charge.bucket, charge.key))) {
+        return { epoch: "", offset: 0, duplicate: false, frame: undefined, limited: true };
+      }
+      reply = (await this.redis.parleyAppend(...keys, ...args)) as AppendReply;
+    }
+    const [epoch, offset, outcome, frame] = reply;
+    const code = Number(outcome);
+    return { epoch, offset: Number(offset), duplicate: code === 1, frame: code === 0 ? frame : undefined, limited: code === 2 };
   }
 
   async head(room: string): Promise<StreamHead> {
