@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /*
- * Micro-benchmark of the wire codec: what one inbound `send` costs a gateway (decode = UTF-8 +
- * JSON.parse + compiled schema check), what answering it with a `msg` costs (+ JSON.stringify),
- * and the same validation through TypeBox's interpreting `Value.Check`, which is what compiling
- * the validator once at load saves.
+ * Micro-benchmark of the wire codec: what one inbound `send` costs a gateway (decodeClient from
+ * bytes: the SDKs' spelling of a message takes the canonical-frame shortcut, any other spelling
+ * UTF-8 + JSON.parse; then the compiled schema check), what answering it with a `msg` costs
+ * (+ encodeMsgHead and encodeMsgTail, as message-frame.ts builds the stored frame), the baseline
+ * before both (general decode + JSON.stringify), and the same validation through TypeBox's
+ * interpreting `Value.Check`, which is what compiling the validator once at load saves.
  *
- *   pnpm bench:protocol                                             # builds, then ~15 s
+ * Encoders that concatenate return a rope that V8 flattens when the string is first read (by
+ * the socket or the Redis client); every encode case flattens its result, so that cost is
+ * timed too. The `ts` is a millisecond timestamp, as in the gateway.
+ *
+ *   pnpm bench:protocol                                             # builds, then ~20 s
  *   node packages/protocol/bench/codec-bench.mjs --quick            # ~2 s smoke run
  *   node packages/protocol/bench/codec-bench.mjs --json out.json    # also write the figures
  *
@@ -42,7 +48,7 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const { clientSchemas, decodeClient, decodeServer, encodeServer } = await import("../dist/index.js").catch((err) =>
+const { clientSchemas, decodeClient, decodeServer, encodeAck, encodeMsgHead, encodeMsgTail } = await import("../dist/index.js").catch((err) =>
   fail(`cannot load ../dist/index.js (${err.code ?? err.message}); run \`pnpm build\` first`),
 );
 const settings = args.quick ? { warmMs: 40, roundMs: 15, rounds: 7 } : { warmMs: 300, roundMs: 40, rounds: 25 };
@@ -56,6 +62,8 @@ const words = ["hello", "team", "deploy", "is", "green", "again", "see", "the", 
 const sendEnvs = [];
 const sendFrames = [];
 const sendBytes = [];
+/** The same envelopes spelled with other key orders, which the canonical shortcut does not take. */
+const otherBytes = [];
 const msgFrames = [];
 for (let i = 0; i < POOL; i++) {
   let text = "";
@@ -70,23 +78,50 @@ for (let i = 0; i < POOL; i++) {
   sendEnvs.push(send);
   sendFrames.push(json);
   sendBytes.push(new TextEncoder().encode(json));
+  const { room, text: t, cid } = send;
+  otherBytes.push(new TextEncoder().encode(JSON.stringify({ type: "send", cid, room, text: t })));
   msgFrames.push(toMsg(send, 1000 + i));
 }
 const parsedSends = sendFrames.map((f) => JSON.parse(f));
 const avgBytes = (frames) => Math.round(frames.reduce((n, f) => n + Buffer.byteLength(f), 0) / frames.length);
 
-/** The `msg` a server publishes for an accepted `send`. */
+/**
+ * The `msg` a gateway stores and publishes for an accepted `send`, built as message-frame.ts
+ * builds it: the head at append, the tail once the store assigned the offset.
+ */
 function toMsg(send, offset) {
-  return encodeServer({
+  return flat(
+    encodeMsgHead({ room: send.room, from: "alice", text: send.text, ts: 1732170000000 + offset, cid: send.cid }) +
+      encodeMsgTail(EPOCH, offset),
+  );
+}
+
+/** The same frame through JSON.stringify (the baseline; what message-frame.ts used to do). */
+function toMsgStringified(send, offset) {
+  return JSON.stringify({
     type: "msg",
     room: send.room,
-    epoch: EPOCH,
-    offset,
     from: "alice",
     text: send.text,
     ts: 1732170000000 + offset,
     cid: send.cid,
+    epoch: EPOCH,
+    offset,
   });
+}
+
+/** Reading a character flattens a concatenated string, as the first write to a socket would. */
+function flat(s) {
+  s.charCodeAt(s.length - 1);
+  return s;
+}
+
+// The cases must time what they say: the same frames, the shortcut taken or not as labelled.
+const { parseCanonicalMessage } = await import("../dist/canonical-frame.js");
+for (let i = 0; i < POOL; i++) {
+  if (toMsg(sendEnvs[i], i) !== toMsgStringified(sendEnvs[i], i)) fail(`encodeMsgHead + encodeMsgTail differ from JSON.stringify on input ${i}`);
+  if (parseCanonicalMessage(sendBytes[i]) === undefined) fail(`input ${i} in the SDKs' spelling does not take the canonical-frame shortcut`);
+  if (parseCanonicalMessage(otherBytes[i]) !== undefined) fail(`input ${i} in another key order takes the canonical-frame shortcut`);
 }
 
 // The same compilation decode.ts does once at module load.
@@ -124,20 +159,54 @@ const cases = [
   },
   {
     id: "decode-send-bytes",
-    name: "`send`: decodeClient(Uint8Array): UTF-8 + parse + validate (gateway path)",
+    name: "`send`: decodeClient(Uint8Array), SDK spelling: shortcut + validate (gateway path)",
     run: (i) => decodeClient(sendBytes[i & mask]).ok,
   },
   {
+    id: "decode-send-bytes-general",
+    name: "`send`: decodeClient(Uint8Array), other key order: UTF-8 + parse + validate",
+    run: (i) => decodeClient(otherBytes[i & mask]).ok,
+  },
+  {
     id: "encode-msg",
-    name: "`msg`: JSON.stringify only",
+    name: "`msg`: encodeMsgHead + encodeMsgTail only (gateway path)",
     run: (i) => toMsg(sendEnvs[i & mask], i).length,
   },
   {
+    id: "encode-msg-stringify",
+    name: "`msg`: JSON.stringify only (baseline)",
+    run: (i) => toMsgStringified(sendEnvs[i & mask], i).length,
+  },
+  {
+    id: "encode-ack",
+    name: "`ack`: encodeAck",
+    run: (i) => {
+      const s = sendEnvs[i & mask];
+      return flat(encodeAck({ cid: s.cid, room: s.room, epoch: EPOCH, offset: i })).length;
+    },
+  },
+  {
+    id: "encode-ack-stringify",
+    name: "`ack`: JSON.stringify (baseline)",
+    run: (i) => {
+      const s = sendEnvs[i & mask];
+      return JSON.stringify({ type: "ack", cid: s.cid, room: s.room, epoch: EPOCH, offset: i }).length;
+    },
+  },
+  {
     id: "decode-encode",
-    name: "`send` → `msg`: decodeClient(Uint8Array) + JSON.stringify(msg)",
+    name: "`send` → `msg`: decodeClient(Uint8Array) + encodeMsgHead/Tail (gateway path)",
     run: (i) => {
       const r = decodeClient(sendBytes[i & mask]);
       return r.ok && toMsg(r.value, i).length;
+    },
+  },
+  {
+    id: "decode-encode-before",
+    name: "`send` → `msg`: UTF-8 + parse + validate + JSON.stringify(msg) (baseline: the path before)",
+    run: (i) => {
+      const r = decodeClient(otherBytes[i & mask]);
+      return r.ok && toMsgStringified(r.value, i).length;
     },
   },
   {
@@ -148,15 +217,7 @@ const cases = [
   {
     id: "value-check-send-bytes",
     name: "`send`: UTF-8 + JSON.parse + `Value.Check`",
-    run: (i) => decodeInterpreted(sendBytes[i & mask]).ok,
-  },
-  {
-    id: "value-check-encode",
-    name: "`send` → `msg`: UTF-8 + JSON.parse + `Value.Check` + JSON.stringify(msg)",
-    run: (i) => {
-      const r = decodeInterpreted(sendBytes[i & mask]);
-      return r.ok && toMsg(r.value, i).length;
-    },
+    run: (i) => decodeInterpreted(otherBytes[i & mask]).ok,
   },
 ];
 
@@ -220,19 +281,34 @@ const load = loadavg();
 const byId = Object.fromEntries(results.map((r) => [r.id, r]));
 const ratio = (a, b, key = "nsPerOpMedian") => Math.round((byId[a][key] / byId[b][key]) * 10) / 10;
 const summary = {
-  /** decodeClient from bytes, as the gateway calls it: UTF-8 + JSON.parse + compiled check. */
+  /** decodeClient from bytes, as the gateway calls it, of frames spelled as the SDKs spell them. */
   decodeValidateNs: byId["decode-send-bytes"].nsPerOpMedian,
+  /** The same for another key order: UTF-8 + JSON.parse + compiled check (the path before). */
+  decodeValidateGeneralNs: byId["decode-send-bytes-general"].nsPerOpMedian,
   decodeValidateStringNs: byId["decode-send-string"].nsPerOpMedian,
+  /** The gateway path: decodeClient from bytes, then the stored `msg` via encodeMsgHead/Tail. */
   decodeValidateEncodeNs: byId["decode-encode"].nsPerOpMedian,
+  /** The path before the shortcut and the encoders: general decode + JSON.stringify. */
+  decodeValidateEncodeBeforeNs: byId["decode-encode-before"].nsPerOpMedian,
+  decodeValidateEncodeBeforeVsNow: ratio("decode-encode-before", "decode-encode"),
+  decodeValidateEncodeBeforeVsNowBest: ratio("decode-encode-before", "decode-encode", "nsPerOpMin"),
+  encodeMsgNs: byId["encode-msg"].nsPerOpMedian,
+  encodeMsgStringifyNs: byId["encode-msg-stringify"].nsPerOpMedian,
+  encodeAckNs: byId["encode-ack"].nsPerOpMedian,
+  encodeAckStringifyNs: byId["encode-ack-stringify"].nsPerOpMedian,
+  /** How many times longer JSON.stringify takes than the concatenating encoders (median; best rounds). */
+  stringifyVsEncodeMsg: ratio("encode-msg-stringify", "encode-msg"),
+  stringifyVsEncodeMsgBest: ratio("encode-msg-stringify", "encode-msg", "nsPerOpMin"),
+  stringifyVsEncodeAck: ratio("encode-ack-stringify", "encode-ack"),
+  stringifyVsEncodeAckBest: ratio("encode-ack-stringify", "encode-ack", "nsPerOpMin"),
   validateCompiledNs: byId["check-compiled"].nsPerOpMedian,
   validateInterpretedNs: byId["check-interpreted"].nsPerOpMedian,
   /** How many times longer the interpreted path takes (median, and best round against best round). */
   interpretedVsCompiledValidate: ratio("check-interpreted", "check-compiled"),
   interpretedVsCompiledValidateBest: ratio("check-interpreted", "check-compiled", "nsPerOpMin"),
-  interpretedVsCompiledDecode: ratio("value-check-send-bytes", "decode-send-bytes"),
-  interpretedVsCompiledDecodeBest: ratio("value-check-send-bytes", "decode-send-bytes", "nsPerOpMin"),
-  interpretedVsCompiledDecodeEncode: ratio("value-check-encode", "decode-encode"),
-  interpretedVsCompiledDecodeEncodeBest: ratio("value-check-encode", "decode-encode", "nsPerOpMin"),
+  /** Both through UTF-8 + JSON.parse, so the ratio is the validator's alone. */
+  interpretedVsCompiledDecode: ratio("value-check-send-bytes", "decode-send-bytes-general"),
+  interpretedVsCompiledDecodeBest: ratio("value-check-send-bytes", "decode-send-bytes-general", "nsPerOpMin"),
 };
 const machine = {
   node: process.version,
@@ -263,8 +339,17 @@ for (const r of results) {
 console.log(
   `\nInterpreted Value.Check vs the compiled check decodeClient uses, times as long (median; best rounds): ` +
     `validate alone ${summary.interpretedVsCompiledValidate}× (${summary.interpretedVsCompiledValidateBest}×), ` +
-    `decode+validate from bytes ${summary.interpretedVsCompiledDecode}× (${summary.interpretedVsCompiledDecodeBest}×), ` +
-    `decode+validate+encode ${summary.interpretedVsCompiledDecodeEncode}× (${summary.interpretedVsCompiledDecodeEncodeBest}×).`,
+    `decode+validate from bytes (general path) ${summary.interpretedVsCompiledDecode}× (${summary.interpretedVsCompiledDecodeBest}×).`,
+);
+console.log(
+  `JSON.stringify vs the concatenating encoders, times as long (median; best rounds): ` +
+    `\`msg\` ${summary.stringifyVsEncodeMsg}× (${summary.stringifyVsEncodeMsgBest}×), ` +
+    `\`ack\` ${summary.stringifyVsEncodeAck}× (${summary.stringifyVsEncodeAckBest}×).`,
+);
+console.log(
+  `Decode + validate + encode (gateway path): ${fmt(summary.decodeValidateEncodeNs)} ns median, ` +
+    `against ${fmt(summary.decodeValidateEncodeBeforeNs)} ns for general decode + JSON.stringify ` +
+    `(${summary.decodeValidateEncodeBeforeVsNow}× as long; best rounds ${summary.decodeValidateEncodeBeforeVsNowBest}×).`,
 );
 if (load[0] > machine.cores) {
   console.log(`\nNote: the load average (${machine.loadAverage1m}) exceeded the core count; medians are inflated by other work.`);

@@ -8,6 +8,7 @@ import {
   type ServerEnvelope,
   type ServerType,
 } from "./envelopes.js";
+import { parseCanonicalMessage } from "./canonical-frame.js";
 import { ErrorCode } from "./error-codes.js";
 import { Limits } from "./limits.js";
 import { isCanonicalRoom } from "./names.js";
@@ -83,6 +84,10 @@ function decodeWith<K extends string, T>(
     text = frame;
   } else {
     if (frame.byteLength > maxBytes) return fail(ErrorCode.tooLarge, `frame exceeds ${maxBytes} bytes`);
+    // Most frames are messages spelled as the SDKs spell them: those skip decoding the whole
+    // frame and JSON.parse. Anything that is not, or is not valid, takes the general path below.
+    const message = parseCanonicalMessage(frame);
+    if (message !== undefined && isValid(message, checkers)) return { ok: true, value: message as T };
     try {
       text = utf8.decode(frame);
     } catch {
@@ -114,6 +119,10 @@ function decodeWith<K extends string, T>(
     return fail(ErrorCode.badRequest, `${type}: /room: a DM room names its two users sorted, as dmRoom() does`, value);
   }
   return { ok: true, value: value as T };
+}
+
+function isValid<K extends string>(value: { readonly type: string }, checkers: Checkers<K>): boolean {
+  return Object.hasOwn(checkers, value.type) && checkers[value.type as K].Check(value) && hasCanonicalRoom(value);
 }
 
 /**

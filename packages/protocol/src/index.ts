@@ -5,4 +5,5 @@ export { CloseCode, shouldReconnect } from "./close-codes.js";
 export * from "./envelopes.js";
 export { decodeClient, decodeServer, isClientEnvelope, isServerEnvelope } from "./decode.js";
 export type { DecodeOptions, DecodeResult } from "./decode.js";
-export { encodeClient, encodeServer } from "./encode.js";
+export { encodeAck, encodeClient, encodeMsg, encodeMsgHead, encodeMsgTail, encodeServer } from "./encode.js";
+export type { MsgHead } from "./encode.js";

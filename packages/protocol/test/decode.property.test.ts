@@ -335,3 +335,115 @@ describe("mutating one field of a valid client envelope", PROPERTY_TIMEOUT, () =
     );
   });
 });
+
+/*
+ * decodeClient(bytes) is decodeClient(text) of the bytes' strict UTF-8 text: a leading BOM is
+ * dropped (as TextDecoder does), and anything that is not UTF-8 — overlong forms, surrogates,
+ * code points above U+10FFFF, truncated or stray continuation bytes — is `bad_json` before any
+ * JSON is read. The reference below decodes by hand, per RFC 3629, independently of the decoder.
+ */
+function referenceUtf8(bytes: Uint8Array): string | undefined {
+  let out = "";
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length) {
+    const b0 = bytes[i] as number;
+    let need: number;
+    let cp: number;
+    let min: number;
+    if (b0 < 0x80) [need, cp, min] = [0, b0, 0];
+    else if (b0 >= 0xc2 && b0 <= 0xdf) [need, cp, min] = [1, b0 & 0x1f, 0x80];
+    else if (b0 >= 0xe0 && b0 <= 0xef) [need, cp, min] = [2, b0 & 0x0f, 0x800];
+    else if (b0 >= 0xf0 && b0 <= 0xf4) [need, cp, min] = [3, b0 & 0x07, 0x10000];
+    else return undefined;
+    for (let k = 1; k <= need; k++) {
+      const b = bytes[i + k];
+      if (b === undefined || (b & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return undefined;
+    out += String.fromCodePoint(cp);
+    i += need + 1;
+  }
+  return out;
+}
+
+function referenceDecodeClient(bytes: Uint8Array): DecodeResult<unknown> {
+  if (bytes.byteLength > Limits.maxFrameBytes) return decodeClient(bytes);
+  const text = referenceUtf8(bytes);
+  return text === undefined ? { ok: false, code: ErrorCode.badJson, message: "frame is not valid UTF-8" } : decodeClient(text);
+}
+
+/** Byte sequences around the edges of UTF-8 validity. */
+const utf8Piece = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ unit: "grapheme", maxLength: 4 }).map((s) => [...utf8.encode(s)]) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      [0xef, 0xbb, 0xbf], // BOM
+      [0xc0, 0x80], // overlong NUL
+      [0xc1, 0xbf],
+      [0xe0, 0x80, 0x80],
+      [0xe0, 0x9f, 0xbf], // overlong, just below U+0800
+      [0xe0, 0xa0, 0x80], // U+0800
+      [0xed, 0x9f, 0xbf], // U+D7FF
+      [0xed, 0xa0, 0x80], // U+D800, a surrogate
+      [0xed, 0xbf, 0xbf], // U+DFFF
+      [0xee, 0x80, 0x80], // U+E000
+      [0xf0, 0x8f, 0xbf, 0xbf], // overlong
+      [0xf0, 0x90, 0x80, 0x80], // U+10000
+      [0xf4, 0x8f, 0xbf, 0xbf], // U+10FFFF
+      [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+      [0xf5, 0x80, 0x80, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0xff],
+      [0xfe],
+      [0x80],
+      [0xbf],
+      [0xe2, 0x82], // truncated €
+      [0xf0, 0x9f, 0x98], // truncated 😀
+      [0x22],
+      [0x5c],
+    ),
+  },
+);
+const utf8ish = fc.array(utf8Piece, { maxLength: 40 }).map((pieces) => Uint8Array.from(pieces.flat()));
+
+describe("decodeClient(bytes) is decodeClient of the strict UTF-8 text", PROPERTY_TIMEOUT, () => {
+  const same = (bytes: Uint8Array) => {
+    expect(decodeClient(bytes)).toEqual(referenceDecodeClient(bytes));
+  };
+
+  it("the reference agrees with the examples everyone knows", () => {
+    expect(referenceUtf8(utf8.encode("héllo 😀 €"))).toBe("héllo 😀 €");
+    expect(referenceUtf8(Uint8Array.of(0xed, 0xa0, 0x80))).toBeUndefined();
+    expect(referenceUtf8(Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b))).toBe("{");
+  });
+
+  it("random bytes", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), same), { numRuns: 3000 });
+  });
+
+  it("sequences around the edges of UTF-8, alone and inside a valid send's text", () => {
+    fc.assert(fc.property(utf8ish, same), { numRuns: 3000 });
+    fc.assert(
+      fc.property(utf8ish, fc.boolean(), (inner, bom) => {
+        const head = utf8.encode('{"type":"send","room":"general","text":"a');
+        const tail = utf8.encode('b","cid":"c1"}');
+        const frame = Uint8Array.from([...(bom ? [0xef, 0xbb, 0xbf] : []), ...head, ...inner, ...tail]);
+        same(frame);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("valid frames with random bytes flipped", () => {
+    const flipped = fc
+      .tuple(validFrame, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }))
+      .map(([json, flips]) => {
+        const bytes = utf8.encode(json);
+        for (const [at, byte] of flips) bytes[at % bytes.length] = byte;
+        return bytes;
+      });
+    fc.assert(fc.property(flipped, same), { numRuns: 2000 });
+  });
+});
