@@ -19,9 +19,13 @@ export interface ConnectionResult {
   readonly system: SystemName;
   readonly nodes: number;
   readonly perNode: number;
-  /** Per node: RSS before, RSS with `perNode` idle connections, bytes per connection. */
-  readonly memory: readonly { readonly label: string; readonly before: number; readonly after: number; readonly perConnection: number }[];
+  /**
+   * Per node: RSS before, RSS with `perNode` idle connections, bytes per connection from the
+   * fresh process, and the marginal bytes per connection of the last two thirds.
+   */
+  readonly memory: readonly { readonly label: string; readonly before: number; readonly after: number; readonly perConnection: number; readonly marginal: number }[];
   readonly bytesPerConnection: number;
+  readonly marginalBytesPerConnection: number;
   readonly openMs: number;
   readonly total: number;
   readonly totalReady: number;
@@ -40,35 +44,54 @@ export async function connectionHold(name: SystemName, options: SystemOptions, s
   const nodes = system.nodes.length;
   const first = settings.perNode * nodes;
   const total = Math.max(first, settings.total);
-  const workers = Math.max(1, Math.ceil(total / SOCKETS_PER_CLIENT));
   const pools: WorkerPool[] = [];
   try {
     await sleep(settings.settleMs);
-    const before = system.nodes.map((n) => rssBytes(n.pid) ?? 0);
-    const firstPlans = plans(system, run, first, Math.max(1, Math.ceil(first / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0);
-    const pool = WorkerPool.start(firstPlans.length);
-    pools.push(pool);
-    const sampler = new UsageSampler(processesOf(system, pool));
+    const rss = (): number[] => system.nodes.map((n) => rssBytes(n.pid) ?? 0);
+    const before = rss();
+    // Two waves: a third of the connections, then the rest. RSS from the fresh process to the
+    // end is the headline figure; the second wave alone gives the marginal cost of a connection
+    // once the process's fixed growth (V8's young generation sizing itself up to its maximum
+    // during the storm, code, buffers) has happened.
+    const firstWave = Math.round(first / 3);
+    // The servers only: the client processes come and go by wave.
+    const sampler = new UsageSampler(processesOf(system, undefined));
+    const openWave = async (count: number, offset: number): Promise<number> => {
+      const wavePlans = plans(system, run, count, Math.max(1, Math.ceil(count / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
+        ...p,
+        first: p.first + offset,
+      }));
+      const pool = WorkerPool.start(wavePlans.length);
+      pools.push(pool);
+      const opened = await pool.open(wavePlans, (count / settings.opensPerSecond) * 1000 + 120_000);
+      assertOpened(opened, count, `${name} connections`, system);
+      openErrors = sumErrors([openErrors, ...opened.map((o) => o.errors)]);
+      return Math.max(...opened.map((o) => o.ms));
+    };
+    let openErrors: Record<string, number> = {};
     sampler.start();
-    const opened = await pool.open(firstPlans, (first / settings.opensPerSecond) * 1000 + 120_000);
-    const openMs = Math.max(...opened.map((o) => o.ms));
-    assertOpened(opened, first, `${name} connections`, system);
+    let openMs = await openWave(firstWave, 0);
+    await sleep(settings.settleMs);
+    const middle = rss();
+    openMs += await openWave(first - firstWave, firstWave);
     log(`  ${name}: ${first} idle connections (${settings.perNode} per node) in ${openMs} ms`);
     await sleep(settings.settleMs);
-    const after = system.nodes.map((n) => rssBytes(n.pid) ?? 0);
+    const after = rss();
+    const secondWavePerNode = (first - firstWave) / nodes;
     const memory = system.nodes.map((n, i) => {
       const b = before[i] ?? 0;
+      const m = middle[i] ?? 0;
       const a = after[i] ?? 0;
-      return { label: n.label, before: b, after: a, perConnection: Math.round((a - b) / settings.perNode) };
+      return { label: n.label, before: b, after: a, perConnection: Math.round((a - b) / settings.perNode), marginal: Math.round((a - m) / secondWavePerNode) };
     });
     const bytesPerConnection = Math.round(memory.reduce((s, m) => s + m.perConnection, 0) / memory.length);
-    log(`  ${name}: ${(bytesPerConnection / 1024).toFixed(2)} KB of server RSS per idle connection`);
+    const marginalBytesPerConnection = Math.round(memory.reduce((s, m) => s + m.marginal, 0) / memory.length);
+    log(`  ${name}: ${(bytesPerConnection / 1024).toFixed(2)} KB of server RSS per idle connection (${(marginalBytesPerConnection / 1024).toFixed(2)} KB marginal)`);
     let totalReady = first;
     let totalOpenMs = openMs;
-    let openErrors = sumErrors(opened.map((o) => o.errors));
     if (total > first) {
       // The rest in processes of their own (each holds at most SOCKETS_PER_CLIENT sockets).
-      const restPlans = plans(system, run, total - first, workers - firstPlans.length || 1, nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
+      const restPlans = plans(system, run, total - first, Math.max(1, Math.ceil((total - first) / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
         ...p,
         first: p.first + first,
       }));
@@ -92,6 +115,7 @@ export async function connectionHold(name: SystemName, options: SystemOptions, s
       perNode: settings.perNode,
       memory,
       bytesPerConnection,
+      marginalBytesPerConnection,
       openMs,
       total,
       totalReady,

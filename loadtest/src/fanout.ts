@@ -130,7 +130,7 @@ export async function fanoutLadder(name: SystemName, options: SystemOptions, set
       // run once more: on a shared machine one burst of other work should not decide a step.
       for (let attempt = 1; attempt <= 2 && (step === undefined || (!step.pass && errorCount(step.errors) === 0)); attempt++) {
         if (step !== undefined) log(`  ${name} ${fmtRate(offered)}/s failed (${step.why}); once more`);
-        const sampler = new UsageSampler(processesOf(system, pool as WorkerPool));
+        const sampler = new UsageSampler(processesOf(system, pool));
         sampler.start();
         const stats = await (pool as WorkerPool).step({ perSenderRate, durationMs: settings.stepMs, drainMs: settings.drainMs });
         step = { ...judge(offered, stats, settings, sampler.stop()), attempts: attempt };

@@ -24,11 +24,11 @@ export function sum(stats: readonly WorkerStats[], key: "sends" | "acks" | "unac
   return stats.reduce((n, s) => n + s[key], 0);
 }
 
-export function processesOf(system: RunningSystem, pool: WorkerPool): { label: string; pid: number }[] {
+export function processesOf(system: RunningSystem, pool: WorkerPool | undefined): { label: string; pid: number }[] {
   return [
     ...system.nodes.map((n) => ({ label: n.label, pid: n.pid })),
     ...(system.redis !== undefined ? [{ label: "redis", pid: system.redis.pid }] : []),
-    ...pool.pids.map((pid, i) => ({ label: `client-${i + 1}`, pid })),
+    ...(pool?.pids ?? []).map((pid, i) => ({ label: `client-${i + 1}`, pid })),
   ];
 }
 

@@ -5,6 +5,7 @@ import {
   SUBPROTOCOL,
   decodeClient,
   dmMembers,
+  encodeAck,
   dmRoom,
   type ClientEnvelope,
   type ClientEnvelopeOf,
@@ -18,8 +19,7 @@ import { ONLINE_ROOM, inboxTopic, inboxTopics, roomTopic, type Broker, type Pres
 import { RoomFeed } from "./room-feed.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
-import { Session, type BucketLimits } from "./session.js";
-import { TokenBucket } from "./token-bucket.js";
+import { SETTLED, Session, type SessionContext } from "./session.js";
 import { LocalPresence } from "./local-presence.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
 import { UserSessions } from "./user-sessions.js";
@@ -63,7 +63,6 @@ class RequestError extends Error {
  * `LocalFanout`, and to other nodes only through the ports.
  */
 export class ChatNode {
-  private readonly sessions = new Map<string, Session>();
   private readonly userSessions = new UserSessions<Session>();
   private readonly feeds = new Map<string, RoomFeed>();
   private readonly local = new LocalPresence();
@@ -73,19 +72,26 @@ export class ChatNode {
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
 
-  /** Bad frames a session may send before it is closed: errorsPerSecond, burst of two seconds' worth. */
-  private readonly strikeLimits: BucketLimits;
+  /** Shared by every session: the logger and the per-connection buckets' parameters. */
+  private readonly sessionContext: SessionContext;
 
   constructor(private readonly deps: ChatNodeDeps) {
-    this.strikeLimits = { ratePerSecond: deps.limits.errorsPerSecond, burst: Math.max(2, Math.ceil(deps.limits.errorsPerSecond * 2)) };
+    const { limits } = deps;
+    this.sessionContext = {
+      log: deps.log,
+      requests: { ratePerSecond: limits.messagesPerSecond, burst: limits.burst },
+      // Bad frames a session may send before it is closed: two seconds' worth, at least 2.
+      strikes: { ratePerSecond: limits.errorsPerSecond, burst: Math.max(2, Math.ceil(limits.errorsPerSecond * 2)) },
+    };
     this.subscriptions = new TopicSubscriptions(deps.broker);
     deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
     deps.broker.onResubscribed(() => this.resyncAll());
     deps.presence.onReaped((room, users) => this.onReaped(room, users));
   }
 
-  get connectionCount(): number {
-    return this.sessions.size;
+  /** Open sessions (tabs) of a user on this node. */
+  tabs(user: string): number {
+    return this.userSessions.count(user);
   }
 
   /** Relay topics (rooms and inboxes) this node is subscribed to. */
@@ -97,8 +103,7 @@ export class ChatNode {
 
   open(conn: Connection, grant: RoomGrant): Session {
     const { limits } = this.deps;
-    const session = new Session(conn, this.deps.log, new TokenBucket(limits.messagesPerSecond, limits.burst), this.strikeLimits, grant);
-    this.sessions.set(conn.session, session);
+    const session = new Session(conn, this.sessionContext, grant);
     this.userSessions.add(conn.user, session);
     this.send(session, {
       type: "welcome",
@@ -134,7 +139,6 @@ export class ChatNode {
   close(session: Session): void {
     if (session.closed) return;
     session.closed = true;
-    this.sessions.delete(session.conn.session);
     const user = session.user;
     this.userSessions.delete(user, session);
     // Runs after whatever the session still had in flight, so a pending join is undone too.
@@ -161,7 +165,7 @@ export class ChatNode {
       return;
     }
     const env = decoded.value;
-    if (!session.requests.take()) {
+    if (!session.takeRequest()) {
       this.deps.metrics.rateLimited.inc();
       this.reject(session, ErrorCode.rateLimited, "slow down: too many requests", refOf(env), roomOf(env));
       return;
@@ -185,8 +189,13 @@ export class ChatNode {
   // ---- request handling ----
 
   private enqueue(session: Session, work: () => Promise<void>): void {
-    session.chain = session.chain.then(work).catch((err: unknown) => {
+    const chain = session.chain.then(work).catch((err: unknown) => {
       session.log.error({ err }, "request handler failed");
+    });
+    session.chain = chain;
+    // An idle session then holds the shared settled promise, not the last one it made.
+    void chain.then(() => {
+      if (session.chain === chain) session.chain = SETTLED;
     });
   }
 
@@ -315,7 +324,7 @@ export class ChatNode {
         await Promise.all([...shards].map((topic) => this.deps.broker.publish(topic, frame)));
       }
     }
-    this.send(session, { type: "ack", cid, room, epoch: appended.epoch, offset: appended.offset });
+    this.sendRaw(session, encodeAck({ cid, room, epoch: appended.epoch, offset: appended.offset }));
   }
 
   private async history(session: Session, env: ClientEnvelopeOf<"history">): Promise<void> {
@@ -486,7 +495,7 @@ export class ChatNode {
 
   /** Closes every connection with `code`, `batchSize` at a time, for a graceful drain. */
   async closeAll(code: number, reason: string, batchSize: number, intervalMs: number): Promise<void> {
-    const all = [...this.sessions.values()];
+    const all = [...this.userSessions.all()];
     for (let i = 0; i < all.length; i += batchSize) {
       for (const session of all.slice(i, i + batchSize)) session.conn.close(code, reason);
       if (i + batchSize < all.length) await new Promise((r) => setTimeout(r, intervalMs));
@@ -495,7 +504,7 @@ export class ChatNode {
 
   /** Waits until every session's pending work (leaves, presence removals) has finished. */
   async settle(): Promise<void> {
-    await Promise.all([...[...this.sessions.values()].map((s) => s.chain), ...this.closing]);
+    await Promise.all([...[...this.userSessions.all()].map((s) => s.chain), ...this.closing]);
   }
 }
 

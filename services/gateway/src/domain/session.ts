@@ -10,16 +10,27 @@ export interface BucketLimits {
 }
 
 const NO_ROOMS: ReadonlySet<string> = new Set();
-const SETTLED: Promise<void> = Promise.resolve();
+/** The `chain` of a session with nothing in flight (shared: one less object per idle session). */
+export const SETTLED: Promise<void> = Promise.resolve();
+
+/** What every session of a node shares: passed once, not copied into each session. */
+export interface SessionContext {
+  readonly log: Logger;
+  /** The per-connection request bucket. */
+  readonly requests: BucketLimits;
+  /** Bad frames allowed before the connection is closed for abuse. */
+  readonly strikes: BucketLimits;
+}
 
 /**
  * Per-connection state the domain keeps. An idle connection is the common case (tens of
  * thousands per node), so whatever only some connections need — the room set, a logger with the
- * session's bindings, the bad-frame bucket — is made on first use.
+ * session's bindings, the request and bad-frame buckets — is made on first use.
  */
 export class Session {
   private joined: Set<string> | undefined;
   private logger: Logger | undefined;
+  private requestBucket: TokenBucket | undefined;
   private strikeBucket: TokenBucket | undefined;
   /** Requests are handled one after another so replies keep the order of requests. */
   chain: Promise<void> = SETTLED;
@@ -27,10 +38,7 @@ export class Session {
 
   constructor(
     readonly conn: Connection,
-    private readonly baseLog: Logger,
-    readonly requests: TokenBucket,
-    /** Bad frames allowed before the connection is closed for abuse. */
-    private readonly strikeLimits: BucketLimits,
+    private readonly context: SessionContext,
     /** Which rooms this connection's identity may use; fixed for the connection's life. */
     readonly grant: RoomGrant,
   ) {}
@@ -55,11 +63,18 @@ export class Session {
 
   /** The node's logger with this session's bindings. */
   get log(): Logger {
-    return (this.logger ??= this.baseLog.child({ session: this.conn.session, user: this.conn.user }));
+    return (this.logger ??= this.context.log.child({ session: this.conn.session, user: this.conn.user }));
+  }
+
+  /** Spends one request token; false when the client sends faster than its bucket allows. */
+  takeRequest(): boolean {
+    const { ratePerSecond, burst } = this.context.requests;
+    return (this.requestBucket ??= new TokenBucket(ratePerSecond, burst)).take();
   }
 
   /** Spends one bad-frame token; false once the client has sent too many bad frames. */
   strike(): boolean {
-    return (this.strikeBucket ??= new TokenBucket(this.strikeLimits.ratePerSecond, this.strikeLimits.burst)).take();
+    const { ratePerSecond, burst } = this.context.strikes;
+    return (this.strikeBucket ??= new TokenBucket(ratePerSecond, burst)).take();
   }
 }

@@ -38,7 +38,17 @@ export class UserSessions<S> {
     else yield entry;
   }
 
-  has(user: string): boolean {
-    return this.byUser.has(user);
+  /** Every session on this node (the node keeps no other registry of them). */
+  *all(): Iterable<S> {
+    for (const entry of this.byUser.values()) {
+      if (entry instanceof Set) yield* [...entry];
+      else yield entry;
+    }
+  }
+
+  /** How many sessions the user has here. */
+  count(user: string): number {
+    const entry = this.byUser.get(user);
+    return entry === undefined ? 0 : entry instanceof Set ? entry.size : 1;
   }
 }

@@ -55,9 +55,10 @@ export class ChatSocket {
   /** Topics fanned out to since the last backpressure check. */
   private readonly fannedOut = new Set<string>();
   private sweep: NodeJS.Timeout | undefined;
-  /** Open sockets per user and per client address on this node. */
-  private readonly perUser = new ConnectionCounts();
+  /** Open sockets per client address on this node (per user: the chat domain's tabs). */
   private readonly perAddress = new ConnectionCounts();
+  /** One callback for every socket, rather than a closure per socket. */
+  private readonly onSlow = (conn: UwsConnection): void => this.closeSlow(conn);
   /**
    * Sockets whose token expires, by expiry second; and sockets that have not sent a frame yet.
    * Two sweeps for the node instead of a timer per socket (see DeadlineSweep).
@@ -76,7 +77,7 @@ export class ChatSocket {
       counts: {
         total: () => this.open.size + this.echoes,
         perAddress: (ip) => this.perAddress.get(ip),
-        perUser: (user) => this.perUser.get(user),
+        perUser: (user) => this.deps.chat.tabs(user),
       },
     });
   }
@@ -106,14 +107,15 @@ export class ChatSocket {
             ip,
             exp: identity.exp,
             grant: this.deps.rooms.grant(identity.user, identity.rooms),
+            conn: undefined,
+            chat: undefined,
           });
         }),
       open: (ws) => {
         const data = ws.getUserData();
-        const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, (c) => this.closeSlow(c), this.subscribers);
+        const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, this.onSlow, this.subscribers);
         data.conn = conn;
         this.open.add(conn);
-        this.perUser.add(data.user);
         this.perAddress.add(data.ip);
         if (data.exp !== undefined) this.expiries.add(conn, data.exp * 1000);
         metrics.connections.set(this.open.size);
@@ -148,7 +150,6 @@ export class ChatSocket {
           data.conn.closed = true;
           data.conn.release();
           this.open.delete(data.conn);
-          this.perUser.remove(data.user);
           this.perAddress.remove(data.ip);
           this.expiries.remove(data.conn);
           this.silent.remove(data.conn);

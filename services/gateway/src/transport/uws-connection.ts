@@ -11,8 +11,9 @@ export interface SocketData {
   readonly exp: number | undefined;
   /** The rooms this identity may use (token `rooms` claim, private rooms, DM membership). */
   readonly grant: RoomGrant;
-  conn?: UwsConnection;
-  chat?: Session;
+  /** Set at open. Declared (as undefined) at upgrade so the object keeps one shape and its fields in-object. */
+  conn: UwsConnection | undefined;
+  chat: Session | undefined;
 }
 
 /**
