@@ -37,10 +37,13 @@ RUN pnpm install --frozen-lockfile --offline --store-dir /pnpm/store \
 # A self-contained gateway with production dependencies only; the workspace's @parley/protocol is
 # copied in, not linked. --legacy: pnpm 10's default deploy requires inject-workspace-packages=true
 # for the whole workspace, which would change every developer's install; for one package the
-# legacy deploy gives the same result. Then: drop sources and tests, keep only the uWS binary for
-# this platform and Node ABI (the package carries 18, ~90 MB), and fail the build if uWS would
-# fall back to its pure-JS emulation (the gateway refuses to start on it anyway).
-RUN pnpm --filter @parley/gateway deploy --prod --legacy --offline --store-dir /pnpm/store /out \
+# legacy deploy gives the same result. The legacy deploy resolves the package's dependencies
+# again, which needs registry metadata that `pnpm fetch` does not keep: --prefer-offline takes the
+# tarballs from the store and fetches only that metadata (--offline fails without it). Then:
+# drop sources and tests, keep only the uWS binary for this platform and Node ABI (the package
+# carries 18, ~90 MB), and fail the build if uWS would fall back to its pure-JS emulation (the
+# gateway refuses to start on it anyway).
+RUN pnpm --filter @parley/gateway deploy --prod --legacy --prefer-offline --store-dir /pnpm/store /out \
  && rm -rf /out/src /out/test /out/tsconfig.json /out/dist/.tsbuildinfo \
  && keep="uws_$(node -p 'process.platform + "_" + process.arch + "_" + process.versions.modules').node" \
  && find -L /out/node_modules/uWebSockets.js/binaries -name 'uws_*.node' ! -name "$keep" -delete \

@@ -15,7 +15,7 @@ import { REPO_ROOT, runTool } from "./support/tools.js";
  */
 
 const DOCKERFILE = readFileSync(join(REPO_ROOT, "deploy/gateway.Dockerfile"), "utf8");
-const DEPLOY_ARGS = ["--filter", "@parley/gateway", "deploy", "--prod", "--legacy", "--offline"];
+const DEPLOY_ARGS = ["--filter", "@parley/gateway", "deploy", "--prod", "--legacy", "--prefer-offline"];
 
 describe("the gateway image's contents, built without Docker", () => {
   const app = mkdtempSync(join(tmpdir(), "parley-image-"));
