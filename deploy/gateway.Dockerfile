@@ -82,4 +82,7 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
 # SIGTERM drains: readiness false, clients closed 1001 in paced batches, exit 0 within
 # PARLEY_DRAIN_TIMEOUT_MS (10 s). `docker stop` must wait longer than that (compose: 30 s).
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+# --max-semi-space-size=4: V8's young generation may otherwise grow to 32 MB during a connection
+# storm and stay there (docs/OPERATIONS.md); the flags are services/gateway/package.json's
+# `parley.nodeFlags`, which pnpm start and the bench use too.
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

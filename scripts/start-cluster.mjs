@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url";
 import { startRedisCluster } from "./redis-cluster.mjs";
 
 const GATEWAY_MAIN = fileURLToPath(new URL("../services/gateway/dist/main.js", import.meta.url));
+/** The Node flags the gateway is run with everywhere (services/gateway/package.json, `parley.nodeFlags`). */
+const GATEWAY_NODE_FLAGS = JSON.parse(readFileSync(new URL("../services/gateway/package.json", import.meta.url), "utf8")).parley.nodeFlags;
 const env = process.env;
 const color = process.stdout.isTTY === true && env.NO_COLOR === undefined;
 const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -294,7 +296,7 @@ function startGateway(i, redis) {
   const name = `node-${i}`;
   const adminPort = adminBase + i;
   const redisEnv = redis.env ?? { REDIS_URL: redis.url };
-  const proc = spawn(process.execPath, [GATEWAY_MAIN], {
+  const proc = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, GATEWAY_MAIN], {
     env: { ...env, PORT: String(port), ADMIN_PORT: String(adminPort), NODE_ID: name, ...redisEnv, LOG_LEVEL: env.LOG_LEVEL || "info" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -49,7 +49,9 @@ describe("the gateway image's contents, built without Docker", () => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), ADMIN_PORT: String(adminPort), REDIS_URL: redis.url };
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(DOCKERFILE)?.[1] ?? "[]") as string[];
-    expect(cmd).toEqual(["node", "dist/main.js"]);
+    // The same Node flags as `pnpm start` and the bench (services/gateway/package.json).
+    const gatewayPackage = JSON.parse(readFileSync(join(REPO_ROOT, "services/gateway/package.json"), "utf8")) as { parley: { nodeFlags: string[] } };
+    expect(cmd).toEqual(["node", ...gatewayPackage.parley.nodeFlags, "dist/main.js"]);
     const proc = spawn(process.execPath, cmd.slice(1), { cwd: gatewayDir, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     proc.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ import { freePort, start, sleep, waitHttp, type Managed } from "./processes.ts";
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 /** Paths from loadtest/dist/src/ */
 export const GATEWAY_MAIN = here("../../../services/gateway/dist/main.js");
+/** The gateway runs with the same Node flags as in its image and `pnpm start` (its package.json). */
+const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(here("../../../services/gateway/package.json"), "utf8")) as { parley: { nodeFlags: string[] } }).parley.nodeFlags;
 const SOCKETIO_MAIN = here("../peers/socketio/server.js");
 const UWS_LIMIT_MAIN = here("../peers/uws-limit/server.js");
 
@@ -110,7 +112,11 @@ export async function startSystem(name: SystemName, options: SystemOptions, run:
         (i, port) =>
           start(
             process.execPath,
-            [...(options.cpuProfileDir !== undefined ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : []), options.gatewayMain ?? GATEWAY_MAIN],
+            [
+              ...GATEWAY_NODE_FLAGS,
+              ...(options.cpuProfileDir !== undefined ? ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir] : []),
+              options.gatewayMain ?? GATEWAY_MAIN,
+            ],
             {
               label: `gateway-${i + 1}`,
               env: {

@@ -130,9 +130,21 @@ export class ChatNode {
         conn.close(CloseCode.tryAgainLater, "relay unavailable");
         return;
       }
-      if (!session.closed && this.local.add(ONLINE_ROOM, conn.user)) await this.presenceAdd(ONLINE_ROOM, conn.user);
+      if (session.closed) return;
+      session.online = true;
+      if (this.onlineTabs(conn.user) === 1) await this.presenceAdd(ONLINE_ROOM, conn.user);
     });
     return session;
+  }
+
+  /**
+   * The user's sessions here that counted themselves online. Counted from the sessions (a user
+   * has one or a few) rather than kept per user: one map entry less per idle connection.
+   */
+  private onlineTabs(user: string): number {
+    let n = 0;
+    for (const tab of this.userSessions.of(user)) if (tab.online) n += 1;
+    return n;
   }
 
   /** The socket is gone: leave every room, and drop the user's presence if it was the last tab. */
@@ -144,7 +156,10 @@ export class ChatNode {
     // Runs after whatever the session still had in flight, so a pending join is undone too.
     const cleanup = session.chain.then(async () => {
       for (const room of [...session.rooms]) await this.leaveRoom(session, room, false);
-      if (this.local.remove(ONLINE_ROOM, user)) await this.presenceRemove(ONLINE_ROOM, user);
+      // A session closed before it counted itself online takes nobody's presence with it.
+      if (!session.online) return;
+      session.online = false;
+      if (this.onlineTabs(user) === 0) await this.presenceRemove(ONLINE_ROOM, user);
     });
     session.chain = cleanup;
     this.closing.add(cleanup);

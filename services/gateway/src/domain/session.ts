@@ -28,13 +28,13 @@ export interface SessionContext {
  * session's bindings, the request and bad-frame buckets — is made on first use.
  */
 export class Session {
-  private joined: Set<string> | undefined;
-  private logger: Logger | undefined;
-  private requestBucket: TokenBucket | undefined;
-  private strikeBucket: TokenBucket | undefined;
+  /** What only an active session needs, made on first use (see the class comment). */
+  private extras: SessionExtras | undefined;
   /** Requests are handled one after another so replies keep the order of requests. */
   chain: Promise<void> = SETTLED;
   closed = false;
+  /** Whether this session counts toward its user's cluster-wide online presence. */
+  online = false;
 
   constructor(
     readonly conn: Connection,
@@ -49,32 +49,43 @@ export class Session {
 
   /** Rooms joined (or being joined) on this connection. */
   get rooms(): ReadonlySet<string> {
-    return this.joined ?? NO_ROOMS;
+    return this.extras?.rooms ?? NO_ROOMS;
   }
 
   addRoom(room: string): void {
-    (this.joined ??= new Set()).add(room);
+    (this.more().rooms ??= new Set()).add(room);
   }
 
   /** False when the room was not joined. */
   deleteRoom(room: string): boolean {
-    return this.joined?.delete(room) ?? false;
+    return this.extras?.rooms?.delete(room) ?? false;
   }
 
   /** The node's logger with this session's bindings. */
   get log(): Logger {
-    return (this.logger ??= this.context.log.child({ session: this.conn.session, user: this.conn.user }));
+    return (this.more().log ??= this.context.log.child({ session: this.conn.session, user: this.conn.user }));
   }
 
   /** Spends one request token; false when the client sends faster than its bucket allows. */
   takeRequest(): boolean {
     const { ratePerSecond, burst } = this.context.requests;
-    return (this.requestBucket ??= new TokenBucket(ratePerSecond, burst)).take();
+    return (this.more().requests ??= new TokenBucket(ratePerSecond, burst)).take();
   }
 
   /** Spends one bad-frame token; false once the client has sent too many bad frames. */
   strike(): boolean {
     const { ratePerSecond, burst } = this.context.strikes;
-    return (this.strikeBucket ??= new TokenBucket(ratePerSecond, burst)).take();
+    return (this.more().strikes ??= new TokenBucket(ratePerSecond, burst)).take();
   }
+
+  private more(): SessionExtras {
+    return (this.extras ??= {});
+  }
+}
+
+interface SessionExtras {
+  rooms?: Set<string>;
+  log?: Logger;
+  requests?: TokenBucket;
+  strikes?: TokenBucket;
 }

@@ -102,28 +102,27 @@ export class ChatSocket {
         this.gate.handle(res, req, context, { subprotocol: SUBPROTOCOL, identity: "always" }, ({ ip, identity, upgrade }) => {
           if (identity === undefined) throw new Error("chat upgrades always carry an identity");
           upgrade<SocketData>({
-            user: identity.user,
-            session: randomUUID(),
-            ip,
-            exp: identity.exp,
-            grant: this.deps.rooms.grant(identity.user, identity.rooms),
+            upgrade: { user: identity.user, session: randomUUID(), ip, exp: identity.exp, grant: this.deps.rooms.grant(identity.user, identity.rooms) },
             conn: undefined,
             chat: undefined,
           });
         }),
       open: (ws) => {
         const data = ws.getUserData();
-        const conn = new UwsConnection(ws, data.session, data.user, limits.maxBackpressureBytes, this.onSlow, this.subscribers);
+        const info = data.upgrade;
+        if (info === undefined) throw new Error("chat sockets are opened only after an upgrade");
+        data.upgrade = undefined;
+        const conn = new UwsConnection(ws, info.session, info.user, info.ip, limits.maxBackpressureBytes, this.onSlow, this.subscribers);
         data.conn = conn;
         this.open.add(conn);
-        this.perAddress.add(data.ip);
-        if (data.exp !== undefined) this.expiries.add(conn, data.exp * 1000);
+        this.perAddress.add(info.ip);
+        if (info.exp !== undefined) this.expiries.add(conn, info.exp * 1000);
         metrics.connections.set(this.open.size);
         metrics.connectionsOpened.inc();
         // No per-socket child logger here: an idle socket would hold its bindings for nothing
         // (the session makes one on first use).
-        this.deps.log.debug({ session: data.session, user: data.user, ip: data.ip }, "connected");
-        data.chat = this.deps.chat.open(conn, data.grant);
+        this.deps.log.debug({ session: info.session, user: info.user, ip: info.ip }, "connected");
+        data.chat = this.deps.chat.open(conn, info.grant);
         if (limits.firstFrameTimeoutMs > 0 && !conn.closed) {
           // Every WebSocket stack answers a ping by itself, so a live client passes this without
           // any application code; a peer that sends nothing at all is closed.
@@ -150,7 +149,7 @@ export class ChatSocket {
           data.conn.closed = true;
           data.conn.release();
           this.open.delete(data.conn);
-          this.perAddress.remove(data.ip);
+          this.perAddress.remove(data.conn.ip);
           this.expiries.remove(data.conn);
           this.silent.remove(data.conn);
         }

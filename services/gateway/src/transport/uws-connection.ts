@@ -3,15 +3,24 @@ import type { RoomGrant } from "../domain/room-access.js";
 import type { Session } from "../domain/session.js";
 import type { WebSocket } from "./uws.js";
 
-/** What each uWS socket carries, set once at upgrade. */
-export interface SocketData {
+/** What the upgrade learnt about a chat socket, handed to `open`. */
+export interface UpgradeInfo {
   readonly user: string;
   readonly session: string;
   readonly ip: string;
   readonly exp: number | undefined;
   /** The rooms this identity may use (token `rooms` claim, private rooms, DM membership). */
   readonly grant: RoomGrant;
-  /** Set at open. Declared (as undefined) at upgrade so the object keeps one shape and its fields in-object. */
+}
+
+/**
+ * What each uWS socket carries. uWS copies these fields onto its socket object, outside the
+ * object (one slot each, for the socket's life), so they are few: the upgrade's facts are read
+ * once at `open` and dropped; what later callbacks need lives in `conn` and `chat`. All three are
+ * declared at upgrade so every socket has the same shape.
+ */
+export interface SocketData {
+  upgrade: UpgradeInfo | undefined;
   conn: UwsConnection | undefined;
   chat: Session | undefined;
 }
@@ -57,6 +66,8 @@ export class UwsConnection implements Connection {
     private readonly ws: WebSocket<SocketData>,
     readonly session: string,
     readonly user: string,
+    /** The client's address, for the per-address connection count. */
+    readonly ip: string,
     /** Above this many buffered bytes the client is a slow consumer and is closed with 1013. */
     private readonly maxBuffered: number,
     private readonly onSlow: (conn: UwsConnection) => void,
