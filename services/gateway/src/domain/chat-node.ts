@@ -16,6 +16,7 @@ import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
 import { ONLINE_ROOM, inboxTopic, inboxTopics, roomTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
+import { readPublication } from "./message-frame.js";
 import { RoomFeed } from "./room-feed.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
@@ -426,10 +427,8 @@ export class ChatNode {
   }
 
   private onPublication(topic: Topic, payload: string): void {
-    let value: { type?: unknown; room?: unknown; epoch?: unknown; offset?: unknown; ts?: unknown };
-    try {
-      value = JSON.parse(payload) as typeof value;
-    } catch {
+    const value = readPublication(payload);
+    if (value === undefined) {
       this.deps.log.error({ topic }, "unreadable publication dropped");
       return;
     }

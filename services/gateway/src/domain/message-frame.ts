@@ -31,11 +31,62 @@ export function newEpoch(): string {
   return Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, "0") + Date.now().toString(36);
 }
 
-/** Reads the stream position of a frame our own code produced. */
-export interface FramePosition {
-  readonly type: string;
-  readonly epoch?: string;
-  readonly offset?: number;
-  readonly ts?: number;
-  readonly room?: string;
+/** Where a `msg` frame sits in its room's stream. */
+export interface MsgPosition {
+  readonly room: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly ts: number;
+}
+
+const MSG_HEAD = '{"type":"msg","room":"';
+const TS_KEY = ',"ts":';
+const CID_KEY = ',"cid":"';
+const EPOCH_KEY = '","epoch":"';
+const OFFSET_KEY = '","offset":';
+
+/**
+ * The position of a `msg` frame as `msgFrame` and the append script write it, read from its
+ * fixed parts instead of parsing the whole frame (every node does this for every message it
+ * relays). Safe to search from the end: the only free text, `text`, comes before `ts`, and inside
+ * a JSON string every `"` is escaped, so none of these keys can appear in it. Anything else
+ * (another spelling, another type) gives undefined and is parsed in full by the caller.
+ */
+export function readMsgPosition(frame: string): MsgPosition | undefined {
+  if (!frame.startsWith(MSG_HEAD) || !frame.endsWith("}")) return undefined;
+  const roomEnd = frame.indexOf('"', MSG_HEAD.length);
+  const offsetAt = frame.lastIndexOf(OFFSET_KEY);
+  const epochAt = frame.lastIndexOf(EPOCH_KEY, offsetAt);
+  const cidAt = frame.lastIndexOf(CID_KEY, epochAt);
+  const tsAt = frame.lastIndexOf(TS_KEY, cidAt);
+  if (roomEnd < 0 || tsAt <= roomEnd || cidAt < 0 || epochAt < 0 || offsetAt < 0) return undefined;
+  const offset = Number(frame.slice(offsetAt + OFFSET_KEY.length, -1));
+  const ts = Number(frame.slice(tsAt + TS_KEY.length, cidAt));
+  const epoch = frame.slice(epochAt + EPOCH_KEY.length, offsetAt);
+  if (!Number.isSafeInteger(offset) || !Number.isFinite(ts) || epoch.length === 0 || epoch.includes('"')) return undefined;
+  return { room: frame.slice(MSG_HEAD.length, roomEnd), epoch, offset, ts };
+}
+
+/** The fields of a relay publication the node routes by (unchecked: other nodes wrote it). */
+export interface Publication {
+  readonly type?: unknown;
+  readonly room?: unknown;
+  readonly epoch?: unknown;
+  readonly offset?: unknown;
+  readonly ts?: unknown;
+}
+
+/**
+ * Stored messages are our own frames: their position is read without parsing the text (every
+ * node does this for every message). Anything else is parsed in full; undefined if unreadable.
+ */
+export function readPublication(payload: string): Publication | undefined {
+  const msg = readMsgPosition(payload);
+  if (msg !== undefined) return { type: "msg", ...msg };
+  try {
+    const value: unknown = JSON.parse(payload);
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { decodeServer } from "@parley/protocol";
 import { describe, expect, it } from "vitest";
-import { msgFrame, msgFramePrefix, msgFrameSuffix, newEpoch } from "../../src/domain/message-frame.js";
+import { msgFrame, msgFramePrefix, msgFrameSuffix, newEpoch, readMsgPosition, readPublication } from "../../src/domain/message-frame.js";
 
 const input = { room: "general", from: "alice", text: 'hi "bob" \\ 👋 \ud800 </script>\n', cid: "01HZX-abc_1", ts: 1732170000000 };
 
@@ -23,5 +23,42 @@ describe("message frames", () => {
     const fromScript = `${msgFramePrefix(input)},"epoch":"${epoch}","offset":7}`;
     expect(fromScript).toBe(msgFrame(input, epoch, 7));
     expect(decodeServer(fromScript)).toEqual({ ok: true, value: { type: "msg", ...input, epoch, offset: 7 } });
+  });
+});
+
+describe("reading a relayed frame's position", () => {
+  const tricky = [
+    "plain",
+    '","offset":99}',
+    ',"ts":1,"cid":"x","epoch":"e","offset":5}',
+    '\\",\\"epoch\\":\\"evil\\",\\"offset\\":7}',
+    "👋 </script> \u2028 \ud800",
+    "",
+  ];
+
+  it("reads room, epoch, offset and ts of every stored frame, whatever its text", () => {
+    for (const text of tricky) {
+      const epoch = newEpoch();
+      const frame = msgFrame({ ...input, text, room: "dm:alice:bob" }, epoch, 123456);
+      expect(readMsgPosition(frame)).toEqual({ room: "dm:alice:bob", epoch, offset: 123456, ts: input.ts });
+      expect(readPublication(frame)).toMatchObject({ type: "msg", room: "dm:alice:bob", epoch, offset: 123456, ts: input.ts });
+      // The same routing fields as parsing it in full.
+      const { type, room, epoch: e, offset, ts } = JSON.parse(frame) as Record<string, unknown>;
+      expect(readPublication(frame)).toEqual({ type, room, epoch: e, offset, ts });
+    }
+  });
+
+  it("leaves every other publication to JSON.parse, and refuses what is not JSON", () => {
+    const typing = JSON.stringify({ type: "typing", room: "general", user: "bob" });
+    expect(readMsgPosition(typing)).toBeUndefined();
+    expect(readPublication(typing)).toEqual({ type: "typing", room: "general", user: "bob" });
+    // Another spelling of a msg (keys reordered) is parsed in full, not misread.
+    const reordered = JSON.stringify({ type: "msg", room: "general", epoch: "e1", offset: 3, from: "a", text: "t", ts: 5, cid: "c" });
+    expect(readMsgPosition(reordered)).toBeUndefined();
+    expect(readPublication(reordered)).toMatchObject({ epoch: "e1", offset: 3, ts: 5 });
+    expect(readMsgPosition(`${msgFramePrefix(input)},"epoch":"e","offset":1.5}`)).toBeUndefined();
+    expect(readMsgPosition(msgFrame(input, "e", 1).slice(0, -1))).toBeUndefined();
+    expect(readPublication("{not json")).toBeUndefined();
+    expect(readPublication("42")).toBeUndefined();
   });
 });
