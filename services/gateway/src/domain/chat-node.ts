@@ -15,14 +15,12 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { ONLINE_ROOM, inboxTopic, inboxTopics, roomTopic, type Broker, type Presence, type Store, type Topic } from "./ports.js";
-import { readPublication } from "./message-frame.js";
-import { RoomFeed } from "./room-feed.js";
+import { ONLINE_ROOM, inboxTopic, roomTopic, type Broker, type Presence, type Store } from "./ports.js";
+import { Relay } from "./relay.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
 import { SETTLED, Session, type SessionContext } from "./session.js";
 import { LocalPresence } from "./local-presence.js";
-import { TopicSubscriptions } from "./topic-subscriptions.js";
 import { UserSessions } from "./user-sessions.js";
 
 export interface ChatNodeDeps {
@@ -59,17 +57,14 @@ class RequestError extends Error {
 }
 
 /**
- * The chat domain of one node: sessions, rooms, DMs, presence and the in-order hand-off of
- * relay publications to local sockets. It talks to sockets only through `Connection` and
+ * The chat domain of one node: sessions, rooms, DMs and presence; the relay side (room feeds,
+ * inbox shards, routing publications to them) is `Relay`. It talks to sockets only through `Connection` and
  * `LocalFanout`, and to other nodes only through the ports.
  */
 export class ChatNode {
   private readonly userSessions = new UserSessions<Session>();
-  private readonly feeds = new Map<string, RoomFeed>();
   private readonly local = new LocalPresence();
-  private readonly subscriptions: TopicSubscriptions;
-  /** The inbox shards' subscription, made on the first session (see `inboxSubscribed`). */
-  private inbox: Promise<void> | undefined;
+  private readonly relay: Relay;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
 
@@ -84,9 +79,7 @@ export class ChatNode {
       // Bad frames a session may send before it is closed: two seconds' worth, at least 2.
       strikes: { ratePerSecond: limits.errorsPerSecond, burst: Math.max(2, Math.ceil(limits.errorsPerSecond * 2)) },
     };
-    this.subscriptions = new TopicSubscriptions(deps.broker);
-    deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
-    deps.broker.onResubscribed(() => this.resyncAll());
+    this.relay = new Relay(deps, (user, room, frame) => this.deliverInbox(user, room, frame));
     deps.presence.onReaped((room, users) => this.onReaped(room, users));
   }
 
@@ -97,7 +90,7 @@ export class ChatNode {
 
   /** Relay topics (rooms and inboxes) this node is subscribed to. */
   get relaySubscriptions(): number {
-    return this.subscriptions.size;
+    return this.relay.subscribed;
   }
 
   // ---- connection lifecycle (called by the transport) ----
@@ -122,7 +115,7 @@ export class ChatNode {
       },
     });
     // DMs for this user's tabs arrive on the node's inbox shards, subscribed once for all.
-    const inbox = this.inboxSubscribed();
+    const inbox = this.relay.inboxSubscribed();
     this.enqueue(session, async () => {
       try {
         await inbox;
@@ -258,7 +251,7 @@ export class ChatNode {
     const { room } = env;
     this.assertMayAccess(session, room);
     if (session.rooms.has(room)) {
-      const feed = this.feeds.get(room);
+      const feed = this.relay.feed(room);
       if (feed !== undefined) this.send(session, { type: "subscribed", room, epoch: feed.epoch, offset: feed.head });
       return;
     }
@@ -266,12 +259,12 @@ export class ChatNode {
       throw new RequestError(ErrorCode.tooManyRooms, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
     }
     session.addRoom(room);
-    const feed = this.retainFeed(room);
+    const feed = this.relay.retain(room);
     try {
       await feed.ready;
     } catch (err) {
       session.deleteRoom(room);
-      this.releaseFeed(feed);
+      this.relay.release(feed);
       throw err;
     }
     let replay: readonly string[] = [];
@@ -305,10 +298,10 @@ export class ChatNode {
 
   private async leaveRoom(session: Session, room: string, reply: boolean): Promise<void> {
     if (!session.deleteRoom(room)) return;
-    const feed = this.feeds.get(room);
+    const feed = this.relay.feed(room);
     if (feed !== undefined) {
       if (!session.closed) session.conn.unsubscribe(feed.topic);
-      this.releaseFeed(feed);
+      this.relay.release(feed);
     }
     if (reply) this.send(session, { type: "unsubscribed", room });
     if (this.local.remove(room, session.user)) await this.presenceRemove(room, session.user);
@@ -397,86 +390,10 @@ export class ChatNode {
 
   // ---- relay ----
 
-  private retainFeed(room: string): RoomFeed {
-    let feed = this.feeds.get(room);
-    if (feed === undefined) {
-      feed = new RoomFeed(room, roomTopic(room), {
-        subscriptions: this.subscriptions,
-        store: this.deps.store,
-        fanout: this.deps.fanout,
-        log: this.deps.log,
-        recentCapacity: 256,
-        hooks: {
-          delivered: (ts) => this.deps.metrics.fanoutLatency.observe(Math.max(0, Date.now() - ts) / 1000),
-          gap: (outcome) => this.deps.metrics.gapRepairs.inc({ outcome }),
-        },
-      });
-      this.feeds.set(room, feed);
-      // A failed start is reported to the joiners awaiting `ready`; nothing else to do here.
-      feed.ready.catch(() => undefined);
-    }
-    feed.members += 1;
-    return feed;
-  }
-
-  private releaseFeed(feed: RoomFeed): void {
-    feed.members -= 1;
-    if (feed.members > 0 || this.feeds.get(feed.room) !== feed) return;
-    this.feeds.delete(feed.room);
-    feed.close();
-  }
-
-  private onPublication(topic: Topic, payload: string): void {
-    const value = readPublication(payload);
-    if (value === undefined) {
-      this.deps.log.error({ topic }, "unreadable publication dropped");
-      return;
-    }
-    if (topic.startsWith("i:")) {
-      const room = typeof value.room === "string" ? value.room : "";
-      const pair = dmMembers(room);
-      if (pair === undefined) return;
-      // Both users' shards may carry the DM; deliver only for the users this shard is for.
-      for (const user of pair[0] === pair[1] ? [pair[0]] : pair) {
-        if (inboxTopic(user) === topic) this.deliverInbox(user, room, payload);
-      }
-      return;
-    }
-    const feed = this.feeds.get(topic.slice(2));
-    if (feed === undefined) return;
-    if (value.type === "msg" && typeof value.epoch === "string" && typeof value.offset === "number") {
-      feed.accept(value.epoch, value.offset, typeof value.ts === "number" ? value.ts : Date.now(), payload);
-    } else {
-      // Ephemeral events (typing, joined, left): at most once, never stored.
-      this.deps.fanout.publish(topic, payload);
-    }
-  }
-
   private deliverInbox(user: string, room: string, frame: string): void {
     for (const session of this.userSessions.of(user)) {
       // Tabs in the DM room get the message from the room's own stream, in order.
       if (!session.rooms.has(room) && session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
-    }
-  }
-
-  /**
-   * Subscribes the node to every inbox shard on the first session (shared by all later ones); a
-   * failure is given to the sessions waiting on it and the next session tries again.
-   */
-  private inboxSubscribed(): Promise<void> {
-    if (this.inbox !== undefined) return this.inbox;
-    const inbox = Promise.all(inboxTopics.map((topic) => this.subscriptions.acquire(topic))).then(() => undefined);
-    this.inbox = inbox;
-    inbox.catch(() => {
-      for (const topic of inboxTopics) this.subscriptions.release(topic);
-      if (this.inbox === inbox) this.inbox = undefined;
-    });
-    return inbox;
-  }
-
-  private resyncAll(): void {
-    for (const feed of this.feeds.values()) {
-      feed.resync().catch((err: unknown) => this.deps.log.warn({ err, room: feed.room }, "resync failed"));
     }
   }
 
