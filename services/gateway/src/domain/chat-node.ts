@@ -15,12 +15,13 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { ONLINE_ROOM, inboxTopic, roomTopic, type Broker, type Presence, type Store } from "./ports.js";
+import { inboxTopic, roomTopic, type Broker, type Presence, type Store } from "./ports.js";
 import { Relay } from "./relay.js";
+import { ABUSE_CLOSE, RequestError, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
 import { SETTLED, Session, type SessionContext } from "./session.js";
-import { LocalPresence } from "./local-presence.js";
+import { RoomPresence } from "./room-presence.js";
 import { UserSessions } from "./user-sessions.js";
 
 export interface ChatNodeDeps {
@@ -36,26 +37,6 @@ export interface ChatNodeDeps {
   readonly log: Logger;
 }
 
-/** Error codes that mean "this client sent garbage"; repeated ones end the connection. */
-const ABUSE_CLOSE: Partial<Record<ErrorCode, number>> = {
-  [ErrorCode.badJson]: CloseCode.policyViolation,
-  [ErrorCode.badRequest]: CloseCode.policyViolation,
-  [ErrorCode.unknownType]: CloseCode.policyViolation,
-  [ErrorCode.binaryUnsupported]: CloseCode.unsupportedData,
-  [ErrorCode.tooLarge]: CloseCode.messageTooBig,
-  [ErrorCode.rateLimited]: CloseCode.policyViolation,
-  [ErrorCode.forbidden]: CloseCode.policyViolation,
-};
-
-class RequestError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The chat domain of one node: sessions, rooms, DMs and presence; the relay side (room feeds,
  * inbox shards, routing publications to them) is `Relay`. It talks to sockets only through `Connection` and
@@ -63,7 +44,7 @@ class RequestError extends Error {
  */
 export class ChatNode {
   private readonly userSessions = new UserSessions<Session>();
-  private readonly local = new LocalPresence();
+  private readonly roomPresence: RoomPresence;
   private readonly relay: Relay;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
@@ -80,7 +61,7 @@ export class ChatNode {
       strikes: { ratePerSecond: limits.errorsPerSecond, burst: Math.max(2, Math.ceil(limits.errorsPerSecond * 2)) },
     };
     this.relay = new Relay(deps, (user, room, frame) => this.deliverInbox(user, room, frame));
-    deps.presence.onReaped((room, users) => this.onReaped(room, users));
+    this.roomPresence = new RoomPresence(deps);
   }
 
   /** Open sessions (tabs) of a user on this node. */
@@ -126,7 +107,7 @@ export class ChatNode {
       }
       if (session.closed) return;
       session.online = true;
-      if (this.onlineTabs(conn.user) === 1) await this.presenceAdd(ONLINE_ROOM, conn.user);
+      if (this.onlineTabs(conn.user) === 1) await this.roomPresence.online(conn.user);
     });
     return session;
   }
@@ -153,7 +134,7 @@ export class ChatNode {
       // A session closed before it counted itself online takes nobody's presence with it.
       if (!session.online) return;
       session.online = false;
-      if (this.onlineTabs(user) === 0) await this.presenceRemove(ONLINE_ROOM, user);
+      if (this.onlineTabs(user) === 0) await this.roomPresence.offline(user);
     });
     session.chain = cleanup;
     this.closing.add(cleanup);
@@ -288,7 +269,7 @@ export class ChatNode {
       offset: feed.head,
       ...(recovered !== undefined ? { recovered } : {}),
     });
-    if (this.local.add(room, session.user)) await this.presenceAdd(room, session.user);
+    await this.roomPresence.joined(room, session.user);
   }
 
   private async leave(session: Session, room: string): Promise<void> {
@@ -304,7 +285,7 @@ export class ChatNode {
       this.relay.release(feed);
     }
     if (reply) this.send(session, { type: "unsubscribed", room });
-    if (this.local.remove(room, session.user)) await this.presenceRemove(room, session.user);
+    await this.roomPresence.left(room, session.user);
   }
 
   private async post(session: Session, env: ClientEnvelopeOf<"send" | "dm">, room: string): Promise<void> {
@@ -353,39 +334,6 @@ export class ChatNode {
   private async typing(session: Session, room: string): Promise<void> {
     if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `join ${room} before typing in it`);
     await this.deps.broker.publish(roomTopic(room), JSON.stringify({ type: "typing", room, user: session.user }));
-  }
-
-  // ---- presence ----
-
-  private async presenceAdd(room: string, user: string): Promise<void> {
-    try {
-      const first = await this.deps.presence.add(room, user);
-      if (first && room !== ONLINE_ROOM) await this.notice(room, "joined", user);
-    } catch (err) {
-      this.deps.metrics.relayErrors.inc({ op: "presence" });
-      this.deps.log.warn({ err, room }, "presence add failed");
-    }
-  }
-
-  private async presenceRemove(room: string, user: string): Promise<void> {
-    try {
-      const last = await this.deps.presence.remove(room, user);
-      if (last && room !== ONLINE_ROOM) await this.notice(room, "left", user);
-    } catch (err) {
-      this.deps.metrics.relayErrors.inc({ op: "presence" });
-      this.deps.log.warn({ err, room }, "presence remove failed");
-    }
-  }
-
-  private async notice(room: string, type: "joined" | "left", user: string): Promise<void> {
-    await this.deps.broker.publish(roomTopic(room), JSON.stringify({ type, room, user }));
-  }
-
-  private onReaped(room: string, users: readonly string[]): void {
-    if (room === ONLINE_ROOM) return;
-    for (const user of users) {
-      this.notice(room, "left", user).catch((err: unknown) => this.deps.log.warn({ err, room }, "left notice failed"));
-    }
   }
 
   // ---- relay ----
@@ -437,12 +385,4 @@ export class ChatNode {
   async settle(): Promise<void> {
     await Promise.all([...[...this.userSessions.all()].map((s) => s.chain), ...this.closing]);
   }
-}
-
-function refOf(env: ClientEnvelope): string | undefined {
-  return "cid" in env ? env.cid : undefined;
-}
-
-function roomOf(env: ClientEnvelope): string | undefined {
-  return "room" in env ? env.room : undefined;
 }
