@@ -18,84 +18,13 @@ import { Emitter } from "./emitter.js";
 import { ClientErrorCode, ParleyError } from "./errors.js";
 import { JoinTracker } from "./join-tracker.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
+import { RoomWaiters } from "./room-waiters.js";
+import type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, SubscribedInfo } from "./types.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
 
-export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
-
-export interface ClientOptions {
-  /** Server base URL (`ws://host:8080`) or the full `/ws` URL. Give this or `urls`. */
-  readonly url?: string;
-  /**
-   * Several servers, for deployments without a load balancer in front: the first connect uses
-   * the first one, and every reconnect moves on to the next (round robin), so a dead node is
-   * left behind at once. Give this or `url`.
-   */
-  readonly urls?: readonly string[];
-  /** Guest name (servers in guest mode). */
-  readonly name?: string;
-  /** A JWT, or a function returning a fresh one (called before every connect). */
-  readonly token?: string | (() => string | Promise<string>);
-  /** WebSocket implementation; defaults to `globalThis.WebSocket` (pass `ws` in Node 20). */
-  readonly WebSocket?: WebSocketConstructor;
-  readonly backoff?: Partial<BackoffOptions>;
-  /** Re-send an unanswered send after this long on a live connection (same cid). Default 5 s. */
-  readonly resendAfterMs?: number;
-  /** Give up on a send (reject it) after this long without an ack. Default 60 s. */
-  readonly sendTimeoutMs?: number;
-  /** Bound for history/presence/join answers. Default 10 s. */
-  readonly requestTimeoutMs?: number;
-  /** Join DM rooms automatically on their first message, so DMs resume after reconnects. Default true. */
-  readonly autoJoinDms?: boolean;
-}
-
-export interface SubscribedInfo {
-  readonly room: string;
-  readonly epoch: string;
-  readonly offset: number;
-  /** false: some messages missed while disconnected are no longer in history (or the room's history was reset). */
-  readonly recovered: boolean | undefined;
-}
-
-export interface LossInfo {
-  readonly room: string;
-  /** `history-gone`: the gap is older than history; `epoch-changed`: the room's history was reset. */
-  readonly reason: "history-gone" | "epoch-changed" | "gap";
-}
-
-export interface ClientEvents {
-  state: (state: ConnectionState) => void;
-  welcome: (welcome: WelcomeEnvelope) => void;
-  /** Every room message exactly once per client, in offset order per room. */
-  message: (message: MsgEnvelope) => void;
-  subscribed: (info: SubscribedInfo) => void;
-  /** Messages could not all be recovered: the `recovered: false` signal. */
-  loss: (info: LossInfo) => void;
-  joined: (room: string, user: string) => void;
-  left: (room: string, user: string) => void;
-  typing: (room: string, user: string) => void;
-  /** Server errors not tied to a pending request of this client. */
-  error: (error: ErrorEnvelope) => void;
-  /** The client stopped for good (close code meaning "give up", or `close()`). */
-  closed: (info: { code: number; reason: string }) => void;
-}
-
-interface Waiter<T> {
-  readonly resolve: (value: T) => void;
-  readonly reject: (err: ParleyError) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-  /** The request, re-sent on the next connection if this one drops before the answer. */
-  readonly request?: ClientEnvelope;
-}
 
 /** Errors after which the same request may succeed later. */
 const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([ErrorCode.unavailable, ErrorCode.rateLimited, ErrorCode.internal]);
-
-export interface HistoryResult {
-  readonly room: string;
-  readonly epoch: string;
-  readonly messages: readonly MsgEnvelope[];
-  readonly more: boolean;
-}
 
 /**
  * A Parley connection that survives node failures: reconnects with backoff and jitter, resumes
@@ -116,9 +45,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, StreamPosition>();
   private readonly pending = new PendingSends();
   private readonly joins = new JoinTracker();
-  private readonly joinWaiters = new Map<string, Waiter<SubscribedInfo>[]>();
-  private readonly historyWaiters = new Map<string, Waiter<HistoryResult>[]>();
-  private readonly presenceWaiters = new Map<string, Waiter<string[]>[]>();
+  private readonly joinWaiters: RoomWaiters<SubscribedInfo>;
+  private readonly historyWaiters: RoomWaiters<HistoryResult>;
+  private readonly presenceWaiters: RoomWaiters<string[]>;
   private welcomeValue: WelcomeEnvelope | undefined;
   private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "token" | "WebSocket" | "backoff">> & {
     backoff: BackoffOptions;
@@ -142,6 +71,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       requestTimeoutMs: config.requestTimeoutMs ?? 10_000,
       autoJoinDms: config.autoJoinDms ?? true,
     };
+    this.joinWaiters = new RoomWaiters(this.options.requestTimeoutMs);
+    this.historyWaiters = new RoomWaiters(this.options.requestTimeoutMs);
+    this.presenceWaiters = new RoomWaiters(this.options.requestTimeoutMs);
     this.ticker = setInterval(() => this.tick(), 500);
     void this.open();
   }
@@ -298,13 +230,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     const err = new ParleyError(ClientErrorCode.closed, `connection closed (${code}${reason ? `: ${reason}` : ""})`);
     this.pending.failAll(err);
-    for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
-      for (const list of waiters.values()) for (const w of list) {
-        clearTimeout(w.timer);
-        w.reject(err);
-      }
-      waiters.clear();
-    }
+    for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters]) waiters.failAll(err);
     this.setState("closed");
     this.emit("closed", { code, reason });
   }
@@ -318,9 +244,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // below find their rooms joined.
     for (const room of this.rooms) this.sendJoin(room);
     // Requests still unanswered were lost with the previous connection (or never went out).
-    for (const waiters of [this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
-      for (const list of waiters.values()) for (const w of list) if (w.request !== undefined) this.transmit(w.request);
-    }
+    for (const waiters of [this.historyWaiters, this.presenceWaiters]) for (const request of waiters.requests()) this.transmit(request);
     const now = Date.now();
     for (const envelope of this.pending.all()) {
       this.transmit(envelope);
@@ -377,9 +301,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset });
         return;
       case "history":
-        return this.settle(this.historyWaiters, env.room, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });
+        this.historyWaiters.settle(env.room, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });
+        return;
       case "presence":
-        return this.settle(this.presenceWaiters, env.room, env.users);
+        this.presenceWaiters.settle(env.room, env.users);
+        return;
       case "joined":
         return this.emit("joined", env.room, env.user);
       case "left":
@@ -424,7 +350,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.joins.subscribed(env.room);
     const info: SubscribedInfo = { room: env.room, epoch: env.epoch, offset: env.offset, recovered };
     this.emit("subscribed", info);
-    this.settle(this.joinWaiters, env.room, info);
+    this.joinWaiters.settle(env.room, info);
   }
 
   private onError(env: ErrorEnvelope): void {
@@ -435,7 +361,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       }
       if (this.pending.fail(env.ref, new ParleyError(env.code, env.message))) return;
     }
-    if (env.room !== undefined && env.ref === undefined && this.joins.failed(env.room) && !this.joinWaiters.get(env.room)?.length) {
+    if (env.room !== undefined && env.ref === undefined && this.joins.failed(env.room) && !this.joinWaiters.waiting(env.room)) {
       // A re-join the client made on its own (after a reconnect) failed: nobody awaits it.
       const room = env.room;
       if (TRANSIENT_ERRORS.has(env.code) && this.rooms.has(room)) {
@@ -448,43 +374,19 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this.rooms.delete(room);
     }
     if (env.room !== undefined) {
-      for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters] as Map<string, Waiter<unknown>[]>[]) {
-        const list = waiters.get(env.room);
-        const first = list?.shift();
-        if (first !== undefined) {
-          clearTimeout(first.timer);
-          if (waiters === (this.joinWaiters as Map<string, Waiter<unknown>[]>)) this.rooms.delete(env.room);
-          first.reject(new ParleyError(env.code, env.message));
-          return;
-        }
+      const err = new ParleyError(env.code, env.message);
+      if (this.joinWaiters.fail(env.room, err)) {
+        this.rooms.delete(env.room);
+        return;
       }
+      if (this.historyWaiters.fail(env.room, err) || this.presenceWaiters.fail(env.room, err)) return;
     }
     this.emit("error", env);
   }
 
-  private wait<T>(waiters: Map<string, Waiter<T>[]>, room: string, request?: ClientEnvelope): Promise<T> {
+  private wait<T>(waiters: RoomWaiters<T>, room: string, request?: ClientEnvelope): Promise<T> {
     if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const list = waiters.get(room);
-        const i = list?.findIndex((w) => w.timer === timer) ?? -1;
-        if (list !== undefined && i >= 0) list.splice(i, 1);
-        reject(new ParleyError(ClientErrorCode.timeout, `no answer for ${room} within ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      let list = waiters.get(room);
-      if (list === undefined) {
-        list = [];
-        waiters.set(room, list);
-      }
-      list.push({ resolve, reject, timer, ...(request !== undefined ? { request } : {}) });
-    });
-  }
-
-  private settle<T>(waiters: Map<string, Waiter<T>[]>, room: string, value: T): void {
-    const first = waiters.get(room)?.shift();
-    if (first === undefined) return;
-    clearTimeout(first.timer);
-    first.resolve(value);
+    return waiters.wait(room, request);
   }
 }
 

@@ -1,5 +1,5 @@
 export { ParleyClient } from "./client.js";
-export type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, LossInfo, SubscribedInfo } from "./client.js";
+export type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, LossInfo, SubscribedInfo } from "./types.js";
 export type { SendResult } from "./pending-sends.js";
 export { ParleyError, ClientErrorCode } from "./errors.js";
 export { backoffDelay, type BackoffOptions } from "./backoff.js";
