@@ -1,4 +1,5 @@
 import type { SystemName } from "./dialects.ts";
+import type { OpenResult } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
 import { UsageSampler, rssBytes, type ProcessUsage } from "./proc-stats.ts";
 import { sleep } from "./processes.ts";
@@ -56,19 +57,26 @@ export async function connectionHold(name: SystemName, options: SystemOptions, s
     const firstWave = Math.round(first / 3);
     // The servers only: the client processes come and go by wave.
     const sampler = new UsageSampler(processesOf(system, undefined));
-    const openWave = async (count: number, offset: number): Promise<number> => {
-      const wavePlans = plans(system, run, count, Math.max(1, Math.ceil(count / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
+    let openErrors: Record<string, number> = {};
+    /** Opens `count` more idle connections (users numbered from `offset`) in processes of their own. */
+    const openMore = async (count: number, offset: number): Promise<{ ms: number; ready: number; opened: OpenResult[] }> => {
+      const morePlans = plans(system, run, count, Math.max(1, Math.ceil(count / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
         ...p,
         first: p.first + offset,
       }));
-      const pool = WorkerPool.start(wavePlans.length);
+      const pool = WorkerPool.start(morePlans.length);
       pools.push(pool);
-      const opened = await pool.open(wavePlans, (count / settings.opensPerSecond) * 1000 + 120_000);
-      assertOpened(opened, count, `${name} connections`, system);
+      const started = performance.now();
+      const opened = await pool.open(morePlans, (count / settings.opensPerSecond) * 1000 + 120_000);
       openErrors = sumErrors([openErrors, ...opened.map((o) => o.errors)]);
+      return { ms: Math.round(performance.now() - started), ready: opened.reduce((n, r) => n + r.ready, 0), opened };
+    };
+    /** A wave of the memory measurement: every connection must open. */
+    const openWave = async (count: number, offset: number): Promise<number> => {
+      const { opened } = await openMore(count, offset);
+      assertOpened(opened, count, `${name} connections`, system);
       return Math.max(...opened.map((o) => o.ms));
     };
-    let openErrors: Record<string, number> = {};
     sampler.start();
     let openMs = await openWave(firstWave, 0);
     await sleep(settings.settleMs);
@@ -90,18 +98,9 @@ export async function connectionHold(name: SystemName, options: SystemOptions, s
     let totalReady = first;
     let totalOpenMs = openMs;
     if (total > first) {
-      // The rest in processes of their own (each holds at most SOCKETS_PER_CLIENT sockets).
-      const restPlans = plans(system, run, total - first, Math.max(1, Math.ceil((total - first) / SOCKETS_PER_CLIENT)), nodes, { kind: "idle" }, settings.opensPerSecond, 0).map((p) => ({
-        ...p,
-        first: p.first + first,
-      }));
-      const more = WorkerPool.start(restPlans.length);
-      pools.push(more);
-      const started = performance.now();
-      const rest = await more.open(restPlans, ((total - first) / settings.opensPerSecond) * 1000 + 120_000);
-      totalOpenMs = openMs + Math.round(performance.now() - started);
-      totalReady += rest.reduce((n, r) => n + r.ready, 0);
-      openErrors = sumErrors([openErrors, ...rest.map((o) => o.errors)]);
+      const rest = await openMore(total - first, first);
+      totalOpenMs = openMs + rest.ms;
+      totalReady += rest.ready;
       log(`  ${name}: ${totalReady} of ${total} connections open; holding ${settings.holdMs} ms`);
     }
     await sleep(settings.holdMs);

@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { inboxTopic, roomTopic, type Broker, type Presence, type Store } from "./ports.js";
+import { roomTopic, type Broker, type Presence, type Store } from "./ports.js";
 import { Relay } from "./relay.js";
 import { ABUSE_CLOSE, RequestError, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
@@ -39,8 +39,8 @@ export interface ChatNodeDeps {
 
 /**
  * The chat domain of one node: sessions, rooms, DMs and presence; the relay side (room feeds,
- * inbox shards, routing publications to them) is `Relay`. It talks to sockets only through `Connection` and
- * `LocalFanout`, and to other nodes only through the ports.
+ * inbox shards, routing publications to them) is `Relay`. It talks to sockets only through
+ * `Connection` and `LocalFanout`, and to other nodes only through the ports.
  */
 export class ChatNode {
   private readonly userSessions = new UserSessions<Session>();
@@ -179,14 +179,16 @@ export class ChatNode {
   // ---- request handling ----
 
   private enqueue(session: Session, work: () => Promise<void>): void {
-    const chain = session.chain.then(work).catch((err: unknown) => {
+    // When the last queued request is done, an idle session holds the shared settled promise
+    // again, not the last one it made.
+    const settled = (): void => {
+      if (session.chain === chain) session.chain = SETTLED;
+    };
+    const chain: Promise<void> = session.chain.then(work).then(settled, (err: unknown) => {
       session.log.error({ err }, "request handler failed");
+      settled();
     });
     session.chain = chain;
-    // An idle session then holds the shared settled promise, not the last one it made.
-    void chain.then(() => {
-      if (session.chain === chain) session.chain = SETTLED;
-    });
   }
 
   private async handle(session: Session, env: ClientEnvelope): Promise<void> {
@@ -309,9 +311,7 @@ export class ChatNode {
       this.deps.metrics.messagesStored.inc();
       if (pair !== undefined && appended.frame !== undefined) {
         // DMs also reach every tab of both users that has not joined the DM room.
-        const frame = appended.frame;
-        const shards = new Set(pair.map(inboxTopic));
-        await Promise.all([...shards].map((topic) => this.deps.broker.publish(topic, frame)));
+        await this.relay.publishToInboxes(pair, appended.frame);
       }
     }
     this.sendRaw(session, encodeAck({ cid, room, epoch: appended.epoch, offset: appended.offset }));

@@ -95,6 +95,12 @@ export class Relay {
     return inbox;
   }
 
+  /** Publishes a stored DM on its users' inbox shards (once when both share a shard). */
+  async publishToInboxes(users: readonly string[], frame: string): Promise<void> {
+    const shards = new Set(users.map(inboxTopic));
+    await Promise.all([...shards].map((topic) => this.deps.broker.publish(topic, frame)));
+  }
+
   private onPublication(topic: Topic, payload: string): void {
     const value = readPublication(payload);
     if (value === undefined) {

@@ -1,32 +1,19 @@
 import { CloseCode, SUBPROTOCOL } from "@parley/protocol";
 import { randomUUID } from "node:crypto";
-import type { Logger } from "pino";
-import type { AuthConfig, LimitsConfig } from "../config.js";
 import type { ChatNode } from "../domain/chat-node.js";
 import type { RoomPolicy } from "../domain/room-access.js";
-import type { SharedLimits } from "../domain/shared-limits.js";
-import { closeCodeLabel, type Metrics } from "../metrics.js";
-import type { ClientAddress } from "./client-address.js";
+import { closeCodeLabel } from "../metrics.js";
 import { ConnectionCounts } from "./connection-counts.js";
 import { DeadlineSweep } from "./deadline-sweep.js";
 import { attachEcho, type EchoData } from "./echo-socket.js";
-import type { IdentityVerifier } from "./identity.js";
-import { UpgradeGate } from "./upgrade-gate.js";
+import { UpgradeGate, type UpgradeGateDeps } from "./upgrade-gate.js";
 import { TopicSubscribers, UwsConnection, type SocketData } from "./uws-connection.js";
 import type { TemplatedApp, WebSocket } from "./uws.js";
 
-export interface ChatSocketDeps {
+/** The upgrade gate's dependencies (it gets the socket counts from here), plus the chat domain. */
+export interface ChatSocketDeps extends Omit<UpgradeGateDeps, "counts"> {
   readonly chat: ChatNode;
-  readonly verifier: IdentityVerifier;
   readonly rooms: RoomPolicy;
-  readonly addresses: ClientAddress;
-  readonly shared: SharedLimits;
-  readonly auth: AuthConfig;
-  readonly limits: LimitsConfig;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  /** True while the node drains: upgrades are refused. */
-  readonly isDraining: () => boolean;
 }
 
 /** How often buffered bytes are checked for slow consumers that `app.publish` fed. */

@@ -1,6 +1,6 @@
-import { decodeServer } from "@parley/protocol";
+import { decodeServer, encodeMsgHead, encodeMsgTail } from "@parley/protocol";
 import { describe, expect, it } from "vitest";
-import { msgFrame, msgFramePrefix, msgFrameSuffix, newEpoch, readMsgPosition, readPublication } from "../../src/domain/message-frame.js";
+import { msgFrame, newEpoch, readMsgPosition, readPublication } from "../../src/domain/message-frame.js";
 
 const input = { room: "general", from: "alice", text: 'hi "bob" \\ 👋 \ud800 </script>\n', cid: "01HZX-abc_1", ts: 1732170000000 };
 
@@ -14,13 +14,13 @@ describe("message frames", () => {
   it("are the stored format: JSON.stringify's text, fields in storage order", () => {
     const epoch = newEpoch();
     expect(msgFrame(input, epoch, 42)).toBe(stringified(epoch, 42));
-    expect(msgFramePrefix(input) + msgFrameSuffix(epoch, 42)).toBe(msgFrame(input, epoch, 42));
+    expect(encodeMsgHead(input) + encodeMsgTail(epoch, 42)).toBe(msgFrame(input, epoch, 42));
   });
 
   it("join a prefix and the tail the Redis script writes into a valid msg", () => {
     const epoch = newEpoch();
     // redis-scripts.ts: ARGV[3] .. ',"epoch":"' .. epoch .. '","offset":' .. offset .. '}'
-    const fromScript = `${msgFramePrefix(input)},"epoch":"${epoch}","offset":7}`;
+    const fromScript = `${encodeMsgHead(input)},"epoch":"${epoch}","offset":7}`;
     expect(fromScript).toBe(msgFrame(input, epoch, 7));
     expect(decodeServer(fromScript)).toEqual({ ok: true, value: { type: "msg", ...input, epoch, offset: 7 } });
   });
@@ -56,7 +56,7 @@ describe("reading a relayed frame's position", () => {
     const reordered = JSON.stringify({ type: "msg", room: "general", epoch: "e1", offset: 3, from: "a", text: "t", ts: 5, cid: "c" });
     expect(readMsgPosition(reordered)).toBeUndefined();
     expect(readPublication(reordered)).toMatchObject({ epoch: "e1", offset: 3, ts: 5 });
-    expect(readMsgPosition(`${msgFramePrefix(input)},"epoch":"e","offset":1.5}`)).toBeUndefined();
+    expect(readMsgPosition(`${encodeMsgHead(input)},"epoch":"e","offset":1.5}`)).toBeUndefined();
     expect(readMsgPosition(msgFrame(input, "e", 1).slice(0, -1))).toBeUndefined();
     expect(readPublication("{not json")).toBeUndefined();
     expect(readPublication("42")).toBeUndefined();

@@ -1,5 +1,6 @@
+import { encodeMsgHead } from "@parley/protocol";
 import type { StoreConfig } from "../../config.js";
-import { msgFramePrefix, newEpoch } from "../../domain/message-frame.js";
+import { newEpoch } from "../../domain/message-frame.js";
 import {
   roomTopic,
   type AppendInput,
@@ -48,7 +49,7 @@ export class RedisStore implements Store {
     const args = [
       newEpoch(),
       this.config.roomTtlSeconds,
-      msgFramePrefix(input),
+      encodeMsgHead(input),
       this.config.historySize,
       this.config.idempotencySeconds,
       this.options.sharded ? "SPUBLISH" : "PUBLISH",
