@@ -35,7 +35,10 @@ describe("ParleyClient against a 3-node cluster", () => {
     const acks = await Promise.all(range(1, 30).map((i) => alice.client.send("basics", `m${i}`)));
     expect(acks.map((a) => a.offset)).toEqual(range(1, 30));
     expect(new Set(acks.map((a) => a.epoch)).size).toBe(1);
+    // An ack (command connection) can overtake the sender's own copy of the message (the node's
+    // subscription): both members are waited for, then checked for every message in order.
     await waitUntil("bob to get 30 messages", () => bob.rec.texts("basics").length >= 30, 10_000);
+    await waitUntil("alice to get her 30 messages", () => alice.rec.offsets("basics").length >= 30, 10_000);
     expect(bob.rec.texts("basics")).toEqual(range(1, 30).map((i) => `m${i}`));
     expect(alice.rec.offsets("basics")).toEqual(range(1, 30));
     expect(alice.client.unacked).toBe(0);
