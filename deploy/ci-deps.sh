@@ -23,6 +23,8 @@ if ((${#missing[@]} > 0)); then
 fi
 # The prometheus package may start its own server (on :9090) where an init system runs; the live
 # check starts its own on a free port, so that one is harmless.
+# The first line of each version (sed reads to the end: `head` would close the pipe early, and the
+# writer's SIGPIPE fails this script under pipefail).
 docker-compose version --short
-promtool --version 2>&1 | head -n 1
-haproxy -v | head -n 1
+promtool --version 2>&1 | sed -n 1p
+haproxy -v | sed -n 1p
