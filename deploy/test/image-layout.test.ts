@@ -58,7 +58,17 @@ describe("the gateway image's contents, built without Docker", () => {
     proc.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
     try {
-      await waitUntil("the deployed gateway to listen", () => output.includes('"gateway listening"') || proc.exitCode !== null, 15_000);
+      // Ready as an orchestrator sees it: /readyz answers 200 (no log line, no IPC in a container).
+      await waitUntil(
+        "the deployed gateway to answer /readyz",
+        async () => {
+          if (proc.exitCode !== null) return true;
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
+          return res.status === 200;
+        },
+        15_000,
+        100,
+      );
       expect(proc.exitCode, output).toBeNull();
 
       const health = JSON.parse(/^HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])$/m.exec(DOCKERFILE)?.[1] ?? "[]") as string[];

@@ -36,6 +36,8 @@ export class Gateway {
   private readonly chatSocket: ChatSocket;
   private readonly backendProbe: NodeJS.Timeout;
   private readonly verifier: IdentityVerifier;
+  /** Whether `/` serves the web app (a build was found and loaded). */
+  readonly servesWebApp: boolean;
 
   constructor(private readonly deps: GatewayDeps) {
     const { uws, config, log, metrics, adapters } = deps;
@@ -90,7 +92,7 @@ export class Gateway {
       guests: config.auth.guests,
       metrics,
     });
-    attachWebApp(app, config.server.webRoot, log.child({ component: "web" }));
+    this.servesWebApp = attachWebApp(app, config.server.webRoot, log.child({ component: "web" })) !== undefined;
     attachNotFound(app, metrics);
     attachAdminRoutes(this.admin, metrics.registry);
     this.backendProbe = setInterval(() => {

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { Gateway } from "./gateway.js";
 import { createLogger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { announceListening } from "./ready-signal.js";
 import { loadNativeUws } from "./transport/uws.js";
 
 /** Composition root: config -> logger -> metrics -> adapters -> domain -> transport. */
@@ -32,6 +33,10 @@ async function main(): Promise<void> {
   const gateway = new Gateway({ uws, config, log, metrics, adapters });
   const { port, adminPort } = await gateway.listen();
   log.info({ port, adminPort, backend: adapters.kind, guests: config.auth.guests }, "gateway listening");
+  // The readiness signal for a parent process: it holds at every LOG_LEVEL, unlike the line above.
+  announceListening({ nodeId: config.server.nodeId, port, adminPort, backend: adapters.kind, webApp: gateway.servesWebApp }, (err) =>
+    log.warn({ err }, "could not tell the parent process that this gateway listens"),
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

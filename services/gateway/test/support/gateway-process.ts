@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { sleep, waitUntil } from "./free-port.js";
+import { sleep } from "./free-port.js";
 import { reapOnExit } from "./child-reaper.js";
+import { asGatewayListening, type GatewayListening } from "../../src/ready-signal.js";
 
 let started = 0;
 
@@ -16,8 +17,9 @@ export interface GatewayOptions {
 }
 
 /**
- * A real gateway process (`node dist/main.js`) on free ports. Resolves once it logged
- * "gateway listening"; keeps every log line for assertions.
+ * A real gateway process (`node dist/main.js`) on free ports. Resolves once the gateway said on
+ * its IPC channel that it listens (src/ready-signal.ts: works at every LOG_LEVEL, and carries
+ * the bound ports); keeps every log line for assertions.
  */
 export class GatewayProcess {
   readonly lines: string[] = [];
@@ -49,8 +51,8 @@ export class GatewayProcess {
   }
 
   static async start(options: GatewayOptions = {}): Promise<GatewayProcess> {
-    // Port 0 lets the gateway bind a free port itself (read back from its "listening" line), so
-    // no other test can take the port between our choice and its bind.
+    // Port 0 lets the gateway bind a free port itself (it reports the bound one), so no other
+    // test can take the port between our choice and its bind.
     const port = options.port ?? 0;
     const adminPort = options.adminPort ?? 0;
     const nodeId = options.nodeId ?? `test-${process.pid}-${++started}`;
@@ -64,27 +66,19 @@ export class GatewayProcess {
         LOG_LEVEL: "info",
         ...options.env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     const gateway = new GatewayProcess(proc, port, adminPort, nodeId);
     reapOnExit(proc);
-    let listening: { port?: unknown; adminPort?: unknown };
+    let listening: GatewayListening;
     try {
-      const line = await waitUntil(
-        `gateway ${nodeId} to listen`,
-        () => {
-          if (gateway.exitCode !== undefined) throw new Error(`gateway exited with ${gateway.exitCode}:\n${gateway.lines.join("\n")}`);
-          return gateway.lines.find((l) => l.includes('"gateway listening"'));
-        },
-        15_000,
-      );
-      listening = JSON.parse(line) as typeof listening;
+      listening = await waitListening(proc, gateway, 15_000);
     } catch (err) {
       proc.kill("SIGKILL");
       throw err;
     }
-    gateway.port = Number(listening.port);
-    gateway.adminPort = Number(listening.adminPort);
+    gateway.port = listening.port;
+    gateway.adminPort = listening.adminPort;
     return gateway;
   }
 
@@ -122,6 +116,34 @@ export class GatewayProcess {
     const res = await fetch(`${this.httpUrl}${path}`);
     return { status: res.status, body: (await res.json()) as T };
   }
+}
+
+/** The gateway's `GatewayListening` message; rejects if it exits first or `timeoutMs` passes. */
+function waitListening(proc: ChildProcess, gateway: GatewayProcess, timeoutMs: number): Promise<GatewayListening> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      proc.off("message", onMessage);
+      proc.off("close", onClose);
+    };
+    const onMessage = (message: unknown): void => {
+      const listening = asGatewayListening(message);
+      if (listening === undefined) return;
+      done();
+      resolve(listening);
+    };
+    // 'close', not 'exit': by then the pipes are drained, so `lines` holds the last words.
+    const onClose = (code: number | null, signal: NodeJS.Signals | null): void => {
+      done();
+      reject(new Error(`gateway ${gateway.nodeId} exited (${signal ?? `code ${code}`}) before listening:\n${gateway.lines.join("\n")}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`gateway ${gateway.nodeId} did not report listening within ${timeoutMs} ms:\n${gateway.lines.join("\n")}`));
+    }, timeoutMs);
+    proc.on("message", onMessage);
+    proc.once("close", onClose);
+  });
 }
 
 export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
