@@ -42,7 +42,7 @@ const OFFSET_KEY = '","offset":';
  * fixed parts instead of parsing the whole frame (every node does this for every message it
  * relays). Safe to search from the end: the only free text, `text`, comes before `ts`, and inside
  * a JSON string every `"` is escaped, so none of these keys can appear in it. Anything else
- * (another spelling, another type) gives undefined and is parsed in full by the caller.
+ * (another spelling, another type) gives undefined.
  */
 export function readMsgPosition(frame: string): MsgPosition | undefined {
   if (!frame.startsWith(MSG_HEAD) || !frame.endsWith("}")) return undefined;
@@ -59,26 +59,25 @@ export function readMsgPosition(frame: string): MsgPosition | undefined {
   return { room: frame.slice(MSG_HEAD.length, roomEnd), epoch, offset, ts };
 }
 
-/** The fields of a relay publication the node routes by (unchecked: other nodes wrote it). */
-export interface Publication {
-  readonly type?: unknown;
-  readonly room?: unknown;
-  readonly epoch?: unknown;
-  readonly offset?: unknown;
-  readonly ts?: unknown;
-}
+/**
+ * A relay publication: a stored message (a `msg` frame, read by `readMsgPosition`, the one
+ * reader of a frame's position) or an ephemeral event (typing, joined, left) that is only passed on.
+ */
+export type Publication = { readonly kind: "stored"; readonly position: MsgPosition } | { readonly kind: "ephemeral" };
 
 /**
- * Stored messages are our own frames: their position is read without parsing the text (every
- * node does this for every message). Anything else is parsed in full; undefined if unreadable.
+ * Classifies a publication (other nodes wrote it, so it is checked). A `msg` that is not in the
+ * stored form has no position we could trust and is unreadable, like anything that is not a JSON
+ * object with a `type`: undefined.
  */
 export function readPublication(payload: string): Publication | undefined {
-  const msg = readMsgPosition(payload);
-  if (msg !== undefined) return { type: "msg", ...msg };
+  const position = readMsgPosition(payload);
+  if (position !== undefined) return { kind: "stored", position };
   try {
-    const value: unknown = JSON.parse(payload);
-    return typeof value === "object" && value !== null ? value : undefined;
+    const value = JSON.parse(payload) as { type?: unknown } | null;
+    if (typeof value === "object" && value !== null && typeof value.type === "string" && value.type !== "msg") return { kind: "ephemeral" };
   } catch {
-    return undefined;
+    // not JSON: unreadable
   }
+  return undefined;
 }

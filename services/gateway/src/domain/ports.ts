@@ -4,28 +4,9 @@
  * same contract suite (test/contracts), so the domain cannot tell them apart.
  */
 
-/** A relay topic: `r:<room>` for a room, `i:<shard>` for an inbox shard (DM delivery). */
-export type Topic = string;
+import type { Topic } from "./topic.js";
 
-export const roomTopic = (room: string): Topic => `r:${room}`;
-
-/**
- * DMs reach the tabs that have not joined the DM room through inbox shards: every node with
- * sessions subscribes to all of them, and a DM is published on its recipients' shards. So an
- * idle connection costs no relay subscription of its own (a per-user inbox channel did), at the
- * price of every node reading every DM. Sharded so that, on Redis Cluster, DM traffic spreads
- * over the masters instead of landing on one slot.
- */
-export const INBOX_SHARDS = 16;
-
-export const inboxTopics: readonly Topic[] = Array.from({ length: INBOX_SHARDS }, (_, shard) => `i:${shard}`);
-
-/** The inbox shard a user's DMs are published on (FNV-1a of the name). */
-export function inboxTopic(user: string): Topic {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < user.length; i++) hash = Math.imul(hash ^ user.charCodeAt(i), 0x01000193);
-  return `i:${(hash >>> 0) % INBOX_SHARDS}`;
-}
+export { roomTopic, type Topic } from "./topic.js";
 
 /** Called for every publication on a topic this node subscribed to, in publish order per topic. */
 export type PublicationHandler = (topic: Topic, payload: string) => void;

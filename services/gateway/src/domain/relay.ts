@@ -3,8 +3,9 @@ import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
 import type { LocalFanout } from "./connection.js";
 import { readPublication } from "./message-frame.js";
-import { inboxTopic, inboxTopics, roomTopic, type Broker, type Store, type Topic } from "./ports.js";
+import type { Broker, Store } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
+import { inboxShard, inboxTopic, inboxTopics, parseTopic, roomTopic, type Topic } from "./topic.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface RelayDeps {
@@ -102,25 +103,28 @@ export class Relay {
   }
 
   private onPublication(topic: Topic, payload: string): void {
-    const value = readPublication(payload);
-    if (value === undefined) {
+    const target = parseTopic(topic);
+    const publication = readPublication(payload);
+    if (target === undefined || publication === undefined) {
       this.deps.log.error({ topic }, "unreadable publication dropped");
       return;
     }
-    if (topic.startsWith("i:")) {
-      const room = typeof value.room === "string" ? value.room : "";
+    if (target.kind === "inbox") {
+      if (publication.kind !== "stored") return;
+      const { room } = publication.position;
       const pair = dmMembers(room);
       if (pair === undefined) return;
       // Both users' shards may carry the DM; deliver only for the users this shard is for.
       for (const user of pair[0] === pair[1] ? [pair[0]] : pair) {
-        if (inboxTopic(user) === topic) this.deliverInbox(user, room, payload);
+        if (inboxShard(user) === target.shard) this.deliverInbox(user, room, payload);
       }
       return;
     }
-    const feed = this.feeds.get(topic.slice(2));
+    const feed = this.feeds.get(target.room);
     if (feed === undefined) return;
-    if (value.type === "msg" && typeof value.epoch === "string" && typeof value.offset === "number") {
-      feed.accept(value.epoch, value.offset, typeof value.ts === "number" ? value.ts : Date.now(), payload);
+    if (publication.kind === "stored") {
+      const { epoch, offset, ts } = publication.position;
+      feed.accept(epoch, offset, ts, payload);
     } else {
       // Ephemeral events (typing, joined, left): at most once, never stored.
       this.deps.fanout.publish(topic, payload);

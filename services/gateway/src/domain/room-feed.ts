@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { LocalFanout } from "./connection.js";
+import { readMsgPosition } from "./message-frame.js";
 import { RecentFrames } from "./recent-frames.js";
 import type { Store, StreamHead } from "./ports.js";
+import type { Topic } from "./topic.js";
 import type { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface FeedHooks {
@@ -61,7 +63,7 @@ export class RoomFeed {
 
   constructor(
     readonly room: string,
-    readonly topic: string,
+    readonly topic: Topic,
     private readonly deps: FeedDeps,
   ) {
     this.recent = new RecentFrames(deps.recentCapacity);
@@ -138,7 +140,7 @@ export class RoomFeed {
         const range = await this.deps.store.range(this.room, from, to);
         if (range.epoch === epoch && this.epoch === epoch) {
           for (const frame of range.frames) {
-            const pos = parsePosition(frame);
+            const pos = readMsgPosition(frame);
             if (pos !== undefined && pos.offset === this.head + 1) this.deliver(pos.offset, pos.ts, frame);
           }
         }
@@ -207,20 +209,6 @@ export class RoomFeed {
       from = to + 1;
     }
     return { frames: [], recovered: false };
-  }
-}
-
-interface Position {
-  readonly offset: number;
-  readonly ts: number;
-}
-
-function parsePosition(frame: string): Position | undefined {
-  try {
-    const value = JSON.parse(frame) as { offset?: unknown; ts?: unknown };
-    return typeof value.offset === "number" ? { offset: value.offset, ts: typeof value.ts === "number" ? value.ts : Date.now() } : undefined;
-  } catch {
-    return undefined;
   }
 }
 

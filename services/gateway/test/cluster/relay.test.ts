@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { INBOX_SHARDS } from "../../src/domain/ports.js";
+import { INBOX_SHARDS } from "../../src/domain/topic.js";
 import { waitUntil } from "../support/free-port.js";
 import type { TestClient } from "../support/test-client.js";
 import { TestCluster, notices, offsetsOf, sequence, settle, textsOf, waitCount, waitText, type Backend } from "../support/test-cluster.js";

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Adapters } from "../../src/adapters/adapters.js";
-import { inboxTopics, roomTopic } from "../../src/domain/ports.js";
-
-const [shard0 = "i:0", shard1 = "i:1", shard2 = "i:2"] = inboxTopics;
+import { formatTopic, roomTopic } from "../../src/domain/topic.js";
 import { Inbox, type AdapterWorld } from "../support/adapter-world.js";
 import { waitUntil } from "../support/free-port.js";
 import { contractBackends } from "../support/contract-backends.js";
+
+const inboxShard = (shard: number) => formatTopic({ kind: "inbox", shard });
+const [shard0, shard1, shard2] = [inboxShard(0), inboxShard(1), inboxShard(2)];
 
 /*
  * The Broker contract (domain/ports.ts), run against the memory and the Redis adapters (one

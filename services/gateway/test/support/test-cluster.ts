@@ -1,5 +1,5 @@
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
-import { inboxTopic, roomTopic } from "../../src/domain/ports.js";
+import { inboxTopic, roomTopic } from "../../src/domain/topic.js";
 import { waitUntil } from "./free-port.js";
 import { GatewayProcess, startGateways } from "./gateway-process.js";
 import { keySlot, startTestRedisCluster, stopTestRedisCluster, type LocalRedisCluster, type RedisClusterOptions } from "./redis-cluster.js";

@@ -19,7 +19,7 @@ describe("message frames", () => {
 
   it("join a prefix and the tail the Redis script writes into a valid msg", () => {
     const epoch = newEpoch();
-    // redis-scripts.ts: ARGV[3] .. ',"epoch":"' .. epoch .. '","offset":' .. offset .. '}'
+    // lua/lib/room-log.lua: frame_head .. ',"epoch":"' .. epoch .. '","offset":' .. offset .. '}'
     const fromScript = `${encodeMsgHead(input)},"epoch":"${epoch}","offset":7}`;
     expect(fromScript).toBe(msgFrame(input, epoch, 7));
     expect(decodeServer(fromScript)).toEqual({ ok: true, value: { type: "msg", ...input, epoch, offset: 7 } });
@@ -41,21 +41,20 @@ describe("reading a relayed frame's position", () => {
       const epoch = newEpoch();
       const frame = msgFrame({ ...input, text, room: "dm:alice:bob" }, epoch, 123456);
       expect(readMsgPosition(frame)).toEqual({ room: "dm:alice:bob", epoch, offset: 123456, ts: input.ts });
-      expect(readPublication(frame)).toMatchObject({ type: "msg", room: "dm:alice:bob", epoch, offset: 123456, ts: input.ts });
       // The same routing fields as parsing it in full.
-      const { type, room, epoch: e, offset, ts } = JSON.parse(frame) as Record<string, unknown>;
-      expect(readPublication(frame)).toEqual({ type, room, epoch: e, offset, ts });
+      const { room, epoch: e, offset, ts } = JSON.parse(frame) as Record<string, unknown>;
+      expect(readPublication(frame)).toEqual({ kind: "stored", position: { room, epoch: e, offset, ts } });
     }
   });
 
-  it("leaves every other publication to JSON.parse, and refuses what is not JSON", () => {
+  it("passes other events on as ephemeral, and refuses what is not JSON or a msg in another spelling", () => {
     const typing = JSON.stringify({ type: "typing", room: "general", user: "bob" });
     expect(readMsgPosition(typing)).toBeUndefined();
-    expect(readPublication(typing)).toEqual({ type: "typing", room: "general", user: "bob" });
-    // Another spelling of a msg (keys reordered) is parsed in full, not misread.
+    expect(readPublication(typing)).toEqual({ kind: "ephemeral" });
+    // Another spelling of a msg (keys reordered) is never misread as one of ours, nor passed on unordered.
     const reordered = JSON.stringify({ type: "msg", room: "general", epoch: "e1", offset: 3, from: "a", text: "t", ts: 5, cid: "c" });
     expect(readMsgPosition(reordered)).toBeUndefined();
-    expect(readPublication(reordered)).toMatchObject({ epoch: "e1", offset: 3, ts: 5 });
+    expect(readPublication(reordered)).toBeUndefined();
     expect(readMsgPosition(`${encodeMsgHead(input)},"epoch":"e","offset":1.5}`)).toBeUndefined();
     expect(readMsgPosition(msgFrame(input, "e", 1).slice(0, -1))).toBeUndefined();
     expect(readPublication("{not json")).toBeUndefined();

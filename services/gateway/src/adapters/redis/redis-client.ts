@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type Command, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { RedisConfig } from "../../config.js";
-import * as scripts from "./redis-scripts.js";
+import { loadScript } from "./redis-scripts.js";
 
 /** A command connection with Parley's scripts registered as commands. */
 export type ParleyRedis = (Redis | Cluster) & ScriptCommands;
@@ -10,6 +10,7 @@ type Reply = unknown;
 export interface ScriptCommands {
   parleyAppend(meta: string, log: string, cid: string, channel: string, ...args: (string | number)[]): Promise<Reply>;
   parleyAppendCharged(meta: string, log: string, cid: string, channel: string, bucket: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyHead(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyHistory(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyPresenceAdd(users: string, node: string, user: string): Promise<Reply>;
@@ -19,16 +20,18 @@ export interface ScriptCommands {
   parleyLiveNodes(beats: string, ttlMs: number): Promise<Reply>;
 }
 
-const COMMANDS: Record<keyof ScriptCommands, { keys: number; lua: string }> = {
-  parleyAppend: { keys: 4, lua: scripts.APPEND },
-  parleyAppendCharged: { keys: 5, lua: scripts.APPEND_CHARGED },
-  parleyRange: { keys: 2, lua: scripts.RANGE },
-  parleyHistory: { keys: 2, lua: scripts.HISTORY },
-  parleyPresenceAdd: { keys: 2, lua: scripts.PRESENCE_ADD },
-  parleyPresenceRemove: { keys: 2, lua: scripts.PRESENCE_REMOVE },
-  parleyPresenceReap: { keys: 2, lua: scripts.PRESENCE_REAP },
-  parleyHeartbeat: { keys: 2, lua: scripts.HEARTBEAT },
-  parleyLiveNodes: { keys: 1, lua: scripts.LIVE_NODES },
+/** Each command and its script in lua/ (redis-scripts.ts). */
+const COMMANDS: Record<keyof ScriptCommands, string> = {
+  parleyAppend: "append",
+  parleyAppendCharged: "append-charged",
+  parleyHead: "head",
+  parleyRange: "range",
+  parleyHistory: "history",
+  parleyPresenceAdd: "presence-add",
+  parleyPresenceRemove: "presence-remove",
+  parleyPresenceReap: "presence-reap",
+  parleyHeartbeat: "heartbeat",
+  parleyLiveNodes: "live-nodes",
 };
 
 /** TCP keepalive on every Redis socket: the kernel notices a peer that vanished without a FIN. */
@@ -145,7 +148,10 @@ export function createCommandClient(config: RedisConfig, nodeId: string, log: Lo
   const options = baseOptions(config, connectionName("cmd", nodeId));
   const client = isCluster(config) ? new Cluster(clusterNodes(config), clusterOptions(config, options)) : new Redis(config.url, options);
   if (client instanceof Cluster) failFastWhileDisconnected(client);
-  for (const [name, def] of Object.entries(COMMANDS)) client.defineCommand(name, { numberOfKeys: def.keys, lua: def.lua });
+  for (const [command, file] of Object.entries(COMMANDS)) {
+    const { numberOfKeys, lua } = loadScript(file);
+    client.defineCommand(command, { numberOfKeys, lua });
+  }
   client.on("error", errorLogger(log, "redis command connection error"));
   return client as ParleyRedis;
 }

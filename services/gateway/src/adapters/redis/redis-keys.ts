@@ -1,4 +1,4 @@
-import type { Topic } from "../../domain/ports.js";
+import { formatTopic, parseTopic, type Topic, type TopicTarget } from "../../domain/topic.js";
 
 /**
  * Every Redis key and channel name Parley uses. A room's keys and channel share the hash tag
@@ -53,17 +53,23 @@ export class RedisKeys {
   }
 
   /**
-   * The pub/sub channel of a topic: `r:<room>` -> the room's tag (plain room names hold no `:`);
-   * any other topic (`i:<shard>`) is its own tag.
+   * The pub/sub channel of a topic. A room's channel carries the room's own tag, so the append
+   * script (one slot) may publish on it; an inbox shard's tag is `i:<shard>`, which no room name
+   * can be (rooms hold no `:` except `dm:` rooms).
    */
   channel(topic: Topic): string {
-    if (topic.startsWith("r:")) return `${this.prefix}{${topic.slice(2)}}:ch`;
-    return `${this.prefix}{${topic}}:ch`;
+    return `${this.prefix}{${channelTag(parseTopic(topic))}}:ch`;
   }
 
   topicOf(channel: string): Topic | undefined {
     if (!channel.startsWith(this.prefix) || !channel.endsWith("}:ch")) return undefined;
     const tag = channel.slice(this.prefix.length + 1, -4);
-    return tag.startsWith("dm:") || !tag.includes(":") ? `r:${tag}` : tag;
+    const inbox = parseTopic(tag);
+    return inbox?.kind === "inbox" ? formatTopic(inbox) : formatTopic({ kind: "room", room: tag });
   }
+}
+
+function channelTag(target: TopicTarget | undefined): string {
+  if (target === undefined) throw new Error("not a relay topic");
+  return target.kind === "room" ? target.room : formatTopic(target);
 }

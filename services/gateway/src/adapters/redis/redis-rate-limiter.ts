@@ -1,7 +1,7 @@
 import type { RateBucket, RateLimiter } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
 import type { RedisKeys } from "./redis-keys.js";
-import { RATE_TAKE } from "./redis-scripts.js";
+import { loadScript } from "./redis-scripts.js";
 
 interface RateCommands {
   parleyRateTake(key: string, intervalMs: string, burst: number): Promise<unknown>;
@@ -13,7 +13,7 @@ export function tokenIntervalMs(bucket: RateBucket): string {
 }
 
 /**
- * Shared token buckets in Redis (GCRA, see redis-scripts.ts): one script call per take, on the
+ * Shared token buckets in Redis (GCRA, see lua/lib/gcra.lua): one script call per take, on the
  * key's own slot (works the same on Redis Cluster). Keys: `RedisKeys.rate`; user names and IP
  * addresses hold no braces, so no hash tag is formed and buckets spread over the cluster.
  */
@@ -25,7 +25,8 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly keys: RedisKeys,
   ) {
     // Registered here rather than in redis-client.ts: only this adapter takes tokens on their own.
-    redis.defineCommand("parleyRateTake", { numberOfKeys: 1, lua: RATE_TAKE });
+    const { numberOfKeys, lua } = loadScript("rate-take");
+    redis.defineCommand("parleyRateTake", { numberOfKeys, lua });
     this.redis = redis as ParleyRedis & RateCommands;
   }
 

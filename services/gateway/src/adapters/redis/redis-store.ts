@@ -74,14 +74,7 @@ export class RedisStore implements Store {
   }
 
   async head(room: string): Promise<StreamHead> {
-    const [epoch, seq] = (await this.redis.parleyRange(
-      this.keys.meta(room),
-      this.keys.log(room),
-      newEpoch(),
-      this.config.roomTtlSeconds,
-      1,
-      -1,
-    )) as [string, number, number, string[]];
+    const [epoch, seq] = (await this.redis.parleyHead(this.keys.meta(room), this.keys.log(room), newEpoch(), this.config.roomTtlSeconds)) as [string, number];
     return { epoch, offset: Number(seq) };
   }
 
