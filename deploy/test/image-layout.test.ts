@@ -37,6 +37,8 @@ describe("the gateway image's contents, built without Docker", () => {
     for (const dev of ["typescript@", "vitest@", "eslint@", "@parley+client@"]) expect(packages.filter((p) => p.startsWith(dev))).toEqual([]);
     expect(existsSync(join(gatewayDir, "node_modules/@parley/protocol/dist/index.js"))).toBe(true);
     expect(existsSync(join(gatewayDir, "dist/main.js"))).toBe(true);
+    // The Redis scripts are read at start from lua/ beside dist/.
+    expect(existsSync(join(gatewayDir, "lua/append.lua"))).toBe(true);
     const web = join(REPO_ROOT, "services/web/dist");
     if (existsSync(join(web, "index.html"))) {
       mkdirSync(join(app, "services/web"), { recursive: true });
