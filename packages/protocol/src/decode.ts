@@ -19,7 +19,10 @@ export type DecodeResult<T> =
       readonly ok: false;
       readonly code: ErrorCode;
       readonly message: string;
-      /** The `cid` of the rejected envelope, when it had a readable one. */
+      /**
+       * What the rejected envelope named itself by, when readable: the `cid` of a `send` or `dm`,
+       * the `id` of any other request (see `refOf`).
+       */
       readonly ref?: string;
       /** The `room` of the rejected envelope, when it had a readable one. */
       readonly room?: string;
@@ -45,7 +48,7 @@ const serverCheckers: Checkers<ServerType> = compileAll(serverSchemas);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function fail<T>(code: ErrorCode, message: string, value?: unknown): DecodeResult<T> {
-  const ref = readString(value, "cid");
+  const ref = refOf(value);
   const room = readString(value, "room");
   return {
     ok: false,
@@ -54,6 +57,16 @@ function fail<T>(code: ErrorCode, message: string, value?: unknown): DecodeResul
     ...(ref !== undefined ? { ref } : {}),
     ...(room !== undefined ? { room } : {}),
   };
+}
+
+/**
+ * The reference an error echoes: a `send` or `dm` is known by its `cid`, every other request by
+ * its request `id` (falling back to a `cid`, for a frame of unknown type that carries one).
+ */
+function refOf(value: unknown): string | undefined {
+  const type = readString(value, "type");
+  if (type === "send" || type === "dm") return readString(value, "cid");
+  return readString(value, "id") ?? readString(value, "cid");
 }
 
 /** Reads a short string field for error correlation, never trusting its shape. */

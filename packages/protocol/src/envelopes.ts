@@ -13,6 +13,12 @@ const closed = { additionalProperties: false } as const;
 const Room = Type.String({ pattern: ROOM_PATTERN, maxLength: 2 * Limits.maxUserLength + 4 });
 const User = Type.String({ pattern: USER_PATTERN, maxLength: Limits.maxUserLength });
 const Cid = Type.String({ pattern: CID_PATTERN, maxLength: Limits.maxCidLength });
+/**
+ * A request id the client chose (same grammar as a `cid`): the server echoes it as `id` in the
+ * request's reply and as `ref` in the `error` it causes, so a client pairs each answer with the
+ * request it sent even when several requests for one room are in flight.
+ */
+const RequestId = Type.Optional(Type.String({ pattern: CID_PATTERN, maxLength: Limits.maxCidLength }));
 const Text = Type.String({ minLength: 1, maxLength: Limits.maxTextLength });
 const Offset = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** A room's history generation; changes only when the room's stored history was lost. */
@@ -24,10 +30,10 @@ export type StreamPosition = Static<typeof StreamPosition>;
 // ---- client -> server ----
 
 export const JoinRequest = Type.Object(
-  { type: Type.Literal("join"), room: Room, since: Type.Optional(StreamPosition) },
+  { type: Type.Literal("join"), room: Room, since: Type.Optional(StreamPosition), id: RequestId },
   closed,
 );
-export const LeaveRequest = Type.Object({ type: Type.Literal("leave"), room: Room }, closed);
+export const LeaveRequest = Type.Object({ type: Type.Literal("leave"), room: Room, id: RequestId }, closed);
 export const SendRequest = Type.Object(
   { type: Type.Literal("send"), room: Room, text: Text, cid: Cid },
   closed,
@@ -43,11 +49,13 @@ export const HistoryRequest = Type.Object(
     /** Return messages with offsets strictly below this one (paging backwards). */
     before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: Limits.maxHistoryLimit })),
+    id: RequestId,
   },
   closed,
 );
-export const PresenceRequest = Type.Object({ type: Type.Literal("presence"), room: Room }, closed);
-export const TypingRequest = Type.Object({ type: Type.Literal("typing"), room: Room }, closed);
+export const PresenceRequest = Type.Object({ type: Type.Literal("presence"), room: Room, id: RequestId }, closed);
+/** No reply on success; its `id` only pairs a `not_joined` error with it. */
+export const TypingRequest = Type.Object({ type: Type.Literal("typing"), room: Room, id: RequestId }, closed);
 
 export const clientSchemas = {
   join: JoinRequest,
@@ -114,14 +122,18 @@ export const Subscribed = Type.Object(
     offset: Offset,
     /** Present when the join carried `since`: whether every missed message was replayed. */
     recovered: Type.Optional(Type.Boolean()),
+    /** The join's `id`, when it had one. */
+    id: RequestId,
   },
   closed,
 );
-export const Unsubscribed = Type.Object({ type: Type.Literal("unsubscribed"), room: Room }, closed);
+/** `id`: the leave's, when it had one. */
+export const Unsubscribed = Type.Object({ type: Type.Literal("unsubscribed"), room: Room, id: RequestId }, closed);
 export const Joined = Type.Object({ type: Type.Literal("joined"), room: Room, user: User }, closed);
 export const Left = Type.Object({ type: Type.Literal("left"), room: Room, user: User }, closed);
+/** `id`: the presence request's, when it had one. */
 export const Presence = Type.Object(
-  { type: Type.Literal("presence"), room: Room, users: Type.Array(User) },
+  { type: Type.Literal("presence"), room: Room, users: Type.Array(User), id: RequestId },
   closed,
 );
 export const Ack = Type.Object(
@@ -137,6 +149,8 @@ export const History = Type.Object(
     messages: Type.Array(Msg),
     /** Whether older messages exist before the first one returned. */
     more: Type.Boolean(),
+    /** The history request's `id`, when it had one. */
+    id: RequestId,
   },
   closed,
 );
@@ -145,7 +159,7 @@ export const ErrorEnvelope = Type.Object(
     type: Type.Literal("error"),
     code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
     message: Type.String(),
-    /** The `cid` of the failed send, when it had one. */
+    /** The `cid` of the failed send or dm; the `id` of any other failed request, when it had one. */
     ref: Type.Optional(Type.String()),
     /** The room the failed request named, when it named one. */
     room: Type.Optional(Type.String()),

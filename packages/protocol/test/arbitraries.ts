@@ -84,8 +84,8 @@ function record<T, K extends keyof T>(
 }
 
 export const clientArbitraries: { readonly [K in ClientType]: fc.Arbitrary<ClientEnvelopeOf<K>> } = {
-  join: record({ type: fc.constant("join"), room, since }, ["type", "room"]),
-  leave: fc.record({ type: fc.constant("leave"), room }),
+  join: record({ type: fc.constant("join"), room, since, id: cid }, ["type", "room"]),
+  leave: record({ type: fc.constant("leave"), room, id: cid }, ["type", "room"]),
   send: fc.record({ type: fc.constant("send"), room, text, cid }),
   dm: fc.record({ type: fc.constant("dm"), to: user, text, cid }),
   history: record(
@@ -95,11 +95,12 @@ export const clientArbitraries: { readonly [K in ClientType]: fc.Arbitrary<Clien
       // `before` is exclusive, so 0 could never return anything and is rejected.
       before: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(Number.MAX_SAFE_INTEGER)),
       limit: fc.integer({ min: 1, max: Limits.maxHistoryLimit }),
+      id: cid,
     },
     ["type", "room"],
   ),
-  presence: fc.record({ type: fc.constant("presence"), room }),
-  typing: fc.record({ type: fc.constant("typing"), room }),
+  presence: record({ type: fc.constant("presence"), room, id: cid }, ["type", "room"]),
+  typing: record({ type: fc.constant("typing"), room, id: cid }, ["type", "room"]),
 };
 
 export const clientEnvelope: fc.Arbitrary<ClientEnvelope> = fc.oneof(
@@ -150,21 +151,25 @@ export const serverArbitraries: { readonly [K in ServerType]: fc.Arbitrary<Serve
   }),
   msg,
   subscribed: record(
-    { type: fc.constant("subscribed"), room, epoch, offset, recovered: fc.boolean() },
+    { type: fc.constant("subscribed"), room, epoch, offset, recovered: fc.boolean(), id: cid },
     ["type", "room", "epoch", "offset"],
   ),
-  unsubscribed: fc.record({ type: fc.constant("unsubscribed"), room }),
+  unsubscribed: record({ type: fc.constant("unsubscribed"), room, id: cid }, ["type", "room"]),
   joined: fc.record({ type: fc.constant("joined"), room, user }),
   left: fc.record({ type: fc.constant("left"), room, user }),
-  presence: fc.record({ type: fc.constant("presence"), room, users: fc.array(user, { maxLength: 10 }) }),
+  presence: record({ type: fc.constant("presence"), room, users: fc.array(user, { maxLength: 10 }), id: cid }, ["type", "room", "users"]),
   ack: fc.record({ type: fc.constant("ack"), cid, room, epoch, offset }),
-  history: fc.record({
-    type: fc.constant("history"),
-    room,
-    epoch,
-    messages: fc.array(msg, { maxLength: 5 }),
-    more: fc.boolean(),
-  }),
+  history: record(
+    {
+      type: fc.constant("history"),
+      room,
+      epoch,
+      messages: fc.array(msg, { maxLength: 5 }),
+      more: fc.boolean(),
+      id: cid,
+    },
+    ["type", "room", "epoch", "messages", "more"],
+  ),
   error: record(
     {
       type: fc.constant("error"),

@@ -262,11 +262,16 @@ describe("valid envelopes round-trip", PROPERTY_TIMEOUT, () => {
 });
 
 describe("mutating one field of a valid client envelope", PROPERTY_TIMEOUT, () => {
-  /** A rejected request still names its `cid` and `room`, so the client can tell which one failed. */
-  const expectCorrelated = (sent: { cid?: unknown; room?: unknown }, result: DecodeResult<unknown>) => {
+  /**
+   * A rejected request still names its reference (a send's or dm's `cid`, any other request's
+   * `id`) and its `room`, so the client can tell which one failed.
+   */
+  const expectCorrelated = (sent: { type?: unknown; cid?: unknown; id?: unknown; room?: unknown }, result: DecodeResult<unknown>) => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.ref).toBe(typeof sent.cid === "string" ? sent.cid : undefined);
+    const named = (v: unknown) => (typeof v === "string" && v.length <= 128 ? v : undefined);
+    const ref = sent.type === "send" || sent.type === "dm" ? named(sent.cid) : (named(sent.id) ?? named(sent.cid));
+    expect(result.ref).toBe(ref);
     expect(result.room).toBe(typeof sent.room === "string" ? sent.room : undefined);
   };
 

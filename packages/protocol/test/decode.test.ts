@@ -20,6 +20,11 @@ describe("decodeClient accepts valid envelopes", () => {
     { type: "history", room: "general", before: 1, limit: Limits.maxHistoryLimit },
     { type: "presence", room: "general" },
     { type: "typing", room: "general" },
+    { type: "join", room: "general", id: "r1" },
+    { type: "leave", room: "general", id: "r2" },
+    { type: "history", room: "general", limit: 5, id: "r3" },
+    { type: "presence", room: "general", id: "r4" },
+    { type: "typing", room: "general", id: "r5" },
   ])("$type %#", (env) => {
     expect(decodeClient(JSON.stringify(env))).toEqual({ ok: true, value: env });
     expect(decodeClient(bytes(JSON.stringify(env)))).toEqual({ ok: true, value: env });
@@ -119,6 +124,9 @@ describe("bad_request", () => {
     ["history limit over the maximum", { type: "history", room: "general", limit: Limits.maxHistoryLimit + 1 }, "/limit"],
     ["history before 0", { type: "history", room: "general", before: 0 }, "/before"],
     ["history before as a string", { type: "history", room: "general", before: "10" }, "/before"],
+    ["request id with a space", { type: "join", room: "general", id: "r 1" }, "/id"],
+    ["request id too long", { type: "history", room: "general", id: "r".repeat(Limits.maxCidLength + 1) }, "/id"],
+    ["request id on a send (which has its cid)", { type: "send", room: "general", text: "hi", cid: "c1", id: "r1" }, "/id"],
     ["offset beyond 2^53", { type: "join", room: "general", since: { epoch: "e", offset: 2 ** 53 } }, "/since/offset"],
   ])("%s", (_name, env, path) => {
     const result = decodeClient(JSON.stringify(env));
@@ -295,6 +303,16 @@ describe("ref and room echo", () => {
     expect(result).not.toHaveProperty("ref");
     expect(result).not.toHaveProperty("room");
     expect(decodeClient(send({ cid: "c".repeat(128) }))).toHaveProperty("ref", "c".repeat(128));
+  });
+
+  it("echoes the request id as ref for every request that is not a send or dm", () => {
+    expect(decodeClient(JSON.stringify({ type: "join", room: "bad room", id: "j1" }))).toMatchObject({ code: ErrorCode.badRequest, ref: "j1", room: "bad room" });
+    expect(decodeClient(JSON.stringify({ type: "history", room: "general", limit: 0, id: "h1" }))).toMatchObject({ ref: "h1", room: "general" });
+    expect(decodeClient(JSON.stringify({ type: "presence", room: "general", extra: 1, id: "p1" }))).toMatchObject({ ref: "p1" });
+  });
+
+  it("keeps a send's cid as its ref even when the frame also carries an id", () => {
+    expect(decodeClient(send({ id: "r1" }))).toMatchObject({ ok: false, code: ErrorCode.badRequest, ref: "c1" });
   });
 
   it("has no ref for a dm (which has no room) other than its cid", () => {

@@ -17,7 +17,7 @@ import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
 import { roomTopic, type Broker, type Presence, type Store } from "./ports.js";
 import { Relay } from "./relay.js";
-import { ABUSE_CLOSE, RequestError, refOf, roomOf } from "./request-errors.js";
+import { ABUSE_CLOSE, RequestError, echoId, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
 import { SETTLED, Session, type SessionContext } from "./session.js";
@@ -130,7 +130,7 @@ export class ChatNode {
     this.userSessions.delete(user, session);
     // Runs after whatever the session still had in flight, so a pending join is undone too.
     const cleanup = session.chain.then(async () => {
-      for (const room of [...session.rooms]) await this.leaveRoom(session, room, false);
+      for (const room of [...session.rooms]) await this.leaveRoom(session, room, undefined);
       // A session closed before it counted itself online takes nobody's presence with it.
       if (!session.online) return;
       session.online = false;
@@ -198,7 +198,7 @@ export class ChatNode {
         case "join":
           return await this.join(session, env);
         case "leave":
-          return await this.leave(session, env.room);
+          return await this.leave(session, env);
         case "send":
           return await this.post(session, env, env.room);
         case "dm":
@@ -206,7 +206,7 @@ export class ChatNode {
         case "history":
           return await this.history(session, env);
         case "presence":
-          return await this.presence(session, env.room);
+          return await this.presence(session, env);
         case "typing":
           return await this.typing(session, env.room);
       }
@@ -235,7 +235,7 @@ export class ChatNode {
     this.assertMayAccess(session, room);
     if (session.rooms.has(room)) {
       const feed = this.relay.feed(room);
-      if (feed !== undefined) this.send(session, { type: "subscribed", room, epoch: feed.epoch, offset: feed.head });
+      if (feed !== undefined) this.send(session, { type: "subscribed", room, epoch: feed.epoch, offset: feed.head, ...echoId(env) });
       return;
     }
     if (session.rooms.size >= this.deps.limits.maxRoomsPerConnection) {
@@ -270,23 +270,26 @@ export class ChatNode {
       epoch: feed.epoch,
       offset: feed.head,
       ...(recovered !== undefined ? { recovered } : {}),
+      ...echoId(env),
     });
     await this.roomPresence.joined(room, session.user);
   }
 
-  private async leave(session: Session, room: string): Promise<void> {
+  private async leave(session: Session, env: ClientEnvelopeOf<"leave">): Promise<void> {
+    const { room } = env;
     if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `not joined to ${room}`);
-    await this.leaveRoom(session, room, true);
+    await this.leaveRoom(session, room, env);
   }
 
-  private async leaveRoom(session: Session, room: string, reply: boolean): Promise<void> {
+  /** `reply`: the leave request to answer with `unsubscribed`, when the client asked to leave. */
+  private async leaveRoom(session: Session, room: string, reply: ClientEnvelopeOf<"leave"> | undefined): Promise<void> {
     if (!session.deleteRoom(room)) return;
     const feed = this.relay.feed(room);
     if (feed !== undefined) {
       if (!session.closed) session.conn.unsubscribe(feed.topic);
       this.relay.release(feed);
     }
-    if (reply) this.send(session, { type: "unsubscribed", room });
+    if (reply !== undefined) this.send(session, { type: "unsubscribed", room, ...echoId(reply) });
     await this.roomPresence.left(room, session.user);
   }
 
@@ -321,14 +324,15 @@ export class ChatNode {
     this.assertMayAccess(session, env.room);
     const page = await this.deps.store.history(env.room, env.before, env.limit ?? Limits.defaultHistoryLimit);
     // Stored frames are already JSON; splice them in rather than parse and re-serialise.
-    const head = JSON.stringify({ type: "history", room: env.room, epoch: page.epoch, more: page.more }).slice(0, -1);
+    const head = JSON.stringify({ type: "history", ...echoId(env), room: env.room, epoch: page.epoch, more: page.more }).slice(0, -1);
     this.sendRaw(session, `${head},"messages":[${page.frames.join(",")}]}`);
   }
 
-  private async presence(session: Session, room: string): Promise<void> {
+  private async presence(session: Session, env: ClientEnvelopeOf<"presence">): Promise<void> {
+    const { room } = env;
     this.assertMayAccess(session, room);
     const users = await this.deps.presence.members(room);
-    this.send(session, { type: "presence", room, users });
+    this.send(session, { type: "presence", room, users, ...echoId(env) });
   }
 
   private async typing(session: Session, room: string): Promise<void> {

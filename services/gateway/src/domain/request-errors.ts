@@ -27,9 +27,17 @@ export class RequestError extends Error {
   }
 }
 
-/** The `cid` of a request, echoed as the error's `ref`. */
+/**
+ * What an `error` echoes as `ref`: the `cid` of a send or dm, the request `id` of any other
+ * request (packages/protocol/README.md, "Request ids").
+ */
 export function refOf(env: ClientEnvelope): string | undefined {
-  return "cid" in env ? env.cid : undefined;
+  return "cid" in env ? env.cid : env.id;
+}
+
+/** `{ id }` to spread into a request's success reply when the request carried an id. */
+export function echoId(env: { readonly id?: string }): { id?: string } {
+  return env.id !== undefined ? { id: env.id } : {};
 }
 
 /** The room a request named, echoed in its error. */

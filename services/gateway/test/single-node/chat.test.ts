@@ -215,6 +215,46 @@ describe("chat on one gateway (memory mode)", () => {
     expect(await request(alice, { type: "presence", room }, "presence")).toEqual({ type: "presence", room, users: ["alice"] });
   });
 
+  describe("request ids", () => {
+    it("are echoed as id in subscribed, history, presence and unsubscribed; replies to requests without one have none", async () => {
+      const room = fresh("ids");
+      const alice = await connect(gw, "alice");
+      expect(await request(alice, { type: "join", room, id: "j1" }, "subscribed")).toMatchObject({ type: "subscribed", room, id: "j1" });
+      // Joining a joined room answers again, with the new request's id.
+      expect(await request(alice, { type: "join", room, id: "j2" }, "subscribed")).toMatchObject({ type: "subscribed", room, id: "j2" });
+      expect(await request(alice, { type: "history", room, id: "h1" }, "history")).toMatchObject({ type: "history", room, id: "h1", messages: [] });
+      expect(await request(alice, { type: "presence", room, id: "p1" }, "presence")).toEqual({ type: "presence", room, users: ["alice"], id: "p1" });
+      expect(await request(alice, { type: "leave", room, id: "l1" }, "unsubscribed")).toEqual({ type: "unsubscribed", room, id: "l1" });
+      expect(await request(alice, { type: "join", room }, "subscribed")).not.toHaveProperty("id");
+      expect(await request(alice, { type: "history", room }, "history")).not.toHaveProperty("id");
+      expect(await request(alice, { type: "presence", room }, "presence")).not.toHaveProperty("id");
+    });
+
+    it("are echoed as ref in the error each request causes, so errors about one room cannot be confused", async () => {
+      const room = fresh("ids-err");
+      const dm = "dm:amy:zed";
+      const mallory = await connect(gw, "mallory");
+      const from = mallory.received.length;
+      // Four refusals about the same room in one burst: only the ref tells them apart.
+      mallory.send({ type: "join", room: dm, id: "j1" });
+      mallory.send({ type: "history", room: dm, id: "h1" });
+      mallory.send({ type: "presence", room: dm, id: "p1" });
+      mallory.send({ type: "leave", room, id: "l1" });
+      mallory.send({ type: "typing", room, id: "t1" });
+      mallory.send({ type: "history", room: "bad room", id: "h2" });
+      await mallory.next((m) => m.type === "error" && m.ref === "h2");
+      const errors = mallory.received.slice(from).filter((m) => m.type === "error");
+      expect(errors.map((e) => [e.ref, e.code, e.room])).toEqual([
+        ["j1", "forbidden", dm],
+        ["h1", "forbidden", dm],
+        ["p1", "forbidden", dm],
+        ["l1", "not_joined", room],
+        ["t1", "not_joined", room],
+        ["h2", "bad_request", "bad room"],
+      ]);
+    });
+  });
+
   it("delivers typing to the room's members and never stores it", async () => {
     const room = fresh("typing");
     const alice = await connect(gw, "alice");
