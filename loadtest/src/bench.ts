@@ -44,7 +44,7 @@ function reexecWithMoreFds(): boolean {
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 function runCodec(quick: boolean, outDir: string, log: Log): Promise<CodecFigures | undefined> {
-  const bench = join(ROOT, "packages/protocol/bench/codec-bench.mjs");
+  const bench = join(ROOT, "packages/protocol/bench/dist/codec-bench.js");
   if (!existsSync(bench)) return Promise.resolve(undefined);
   const json = join(outDir, "codec.json");
   return new Promise((done) => {

@@ -200,7 +200,7 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push("");
   }
   if (report.codec !== undefined) {
-    lines.push("## Protocol codec", "", `decode + validate of one \`send\` ${report.codec.decodeValidateNs} ns; decode + validate + encode of the \`msg\` ${report.codec.decodeValidateEncodeNs} ns (${report.codec.mode} run of packages/protocol/bench/codec-bench.mjs).`, "");
+    lines.push("## Protocol codec", "", `decode + validate of one \`send\` ${report.codec.decodeValidateNs} ns; decode + validate + encode of the \`msg\` ${report.codec.decodeValidateEncodeNs} ns (${report.codec.mode} run of packages/protocol/bench/codec-bench.ts).`, "");
   }
   const t = targets(report);
   if (t.length > 0) {

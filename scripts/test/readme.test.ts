@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 /*
@@ -9,7 +9,11 @@ const read = (path: string): string => readFileSync(new URL(`../../${path}`, imp
 const readme = read("README.md");
 const config = read("services/gateway/src/config.ts");
 const metrics = read("services/gateway/src/metrics.ts");
-const startScript = read("scripts/start-cluster.mjs");
+/** The start script: its entry point and the modules under start-cluster/. */
+const startScript = [
+  read("scripts/src/start-cluster.ts"),
+  ...readdirSync(new URL("../src/start-cluster/", import.meta.url)).map((file) => read(`scripts/src/start-cluster/${file}`)),
+].join("\n");
 
 /** The README table row of `name` (`| \`NAME\` | default | meaning |`), split into cells. */
 function row(name: string): string[] | undefined {

@@ -10,10 +10,11 @@ import { RedisServer } from "../../services/gateway/test/support/redis-server.js
 import { TestClient } from "../../services/gateway/test/support/test-client.js";
 
 /*
- * `pnpm start` (scripts/start-cluster.mjs) as a user runs it: real gateways on one shared port,
- * real Redis, Ctrl-C. Runs after `pnpm build` (the root test script builds first).
+ * `pnpm start` (scripts/src/start-cluster.ts, run as the built dist/start-cluster.js) as a user
+ * runs it: real gateways on one shared port, real Redis, Ctrl-C. Runs after `pnpm build` (the
+ * root test script builds first).
  */
-const SCRIPT = fileURLToPath(new URL("../start-cluster.mjs", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("../dist/start-cluster.js", import.meta.url));
 const READY = /ready: /;
 
 interface Child {
@@ -133,7 +134,7 @@ class StartScript {
   }
 }
 
-describe("scripts/start-cluster.mjs (pnpm start)", () => {
+describe("pnpm start (scripts/src/start-cluster.ts)", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -196,6 +197,38 @@ describe("scripts/start-cluster.mjs (pnpm start)", () => {
     // The Redis it was given is not its own to stop.
     expect(await redis.ping()).toBe(true);
   });
+
+  // Readiness comes from each gateway's IPC signal, not from its info log line, so a quieter
+  // LOG_LEVEL still gives the whole cluster (it once started node-1 alone and gave up after 20 s).
+  for (const level of ["warn", "silent"]) {
+    it(`runs 3 gateways at LOG_LEVEL=${level}, printing no gateway info line, and says each node's pid`, async () => {
+      const redis = await RedisServer.start();
+      cleanups.push(() => redis.destroy());
+      const base = await freePortRange(4);
+      const script = StartScript.run({ REDIS_URL: redis.url, GATEWAYS: "3", HOST: "127.0.0.1", PORT: String(base), PARLEY_ADMIN_BASE_PORT: String(base), LOG_LEVEL: level });
+      cleanups.push(() => script.kill());
+      const ready = await script.waitReady(45_000);
+      expect(ready).toContain("3 gateways (node-1..node-3)");
+      expect(script.output).not.toMatch(/gateway listening/);
+      const gateways = script.children().filter((c) => c.cmd.includes("dist/main.js"));
+      expect(gateways).toHaveLength(3);
+      // The ready line names each node's pid, for `kill <pid>`: they are exactly the gateways running.
+      const pids = [...ready.matchAll(/node-(\d)=(\d+)/g)].map((m) => Number(m[2]));
+      expect(pids.sort()).toEqual(gateways.map((g) => g.pid).sort());
+      const nodes = new Set<string>();
+      for (let i = 1; i <= 3; i++) {
+        const metrics = await (await fetch(`http://127.0.0.1:${base + i}/metrics`)).text();
+        expect(metrics).toMatch(/^parley_backend_up 1$/m);
+      }
+      for (let i = 0; i < 30 && nodes.size < 2; i++) {
+        const client = track(await TestClient.connect(`ws://127.0.0.1:${base}`, { name: `quiet${i}` }));
+        nodes.add(String(client.welcome.node));
+      }
+      expect(nodes.size).toBe(2);
+      expect(await script.stop("SIGINT")).toBe(0);
+      expect(script.output).toMatch(/stopped$/m);
+    });
+  }
 
   it("starts a redis-server of its own when none is found, and stops it on SIGTERM", async () => {
     const base = await freePortRange(3);

@@ -2,17 +2,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { clusterNodes, freeClusterPort, redisCommand } from "../../../../scripts/redis-cluster.mjs";
+import { clusterNodes, freeClusterPort, redisCommand } from "../../../../scripts/src/redis-cluster.js";
 import { sleep, waitUntil } from "../support/free-port.js";
 import { TestClient } from "../support/test-client.js";
 
 /*
- * `REDIS_MODE=cluster pnpm start` (scripts/start-cluster.mjs): a local 3-master Redis Cluster
+ * `REDIS_MODE=cluster pnpm start` (scripts/src/start-cluster.ts): a local 3-master Redis Cluster
  * and gateways on REDIS_CLUSTER_NODES; a message crosses gateways; Ctrl-C stops everything it
  * started, the Redis Cluster included.
  */
 
-const SCRIPT = fileURLToPath(new URL("../../../../scripts/start-cluster.mjs", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("../../../../scripts/dist/start-cluster.js", import.meta.url));
 
 /** Live children of `pid` (Linux /proc), to clean up after a failure: they run detached. */
 function childPids(pid: number): number[] {

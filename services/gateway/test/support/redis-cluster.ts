@@ -1,13 +1,13 @@
-import { startRedisCluster, type LocalRedisCluster, type RedisClusterOptions, type RedisReply } from "../../../../scripts/redis-cluster.mjs";
+import { startRedisCluster, type LocalRedisCluster, type RedisClusterOptions, type RedisReply } from "../../../../scripts/src/redis-cluster.js";
 import { waitUntil } from "./free-port.js";
 
 /*
- * A real local Redis Cluster for tests: scripts/redis-cluster.mjs (the same code `pnpm start`
+ * A real local Redis Cluster for tests: scripts/src/redis-cluster.ts (the same code `pnpm start`
  * and the benchmark use) plus what tests ask of it. Every cluster started here is also killed
  * when the test worker exits, whatever happened to the test's own cleanup.
  */
 
-export type { LocalRedisCluster, RedisClusterOptions } from "../../../../scripts/redis-cluster.mjs";
+export type { LocalRedisCluster, RedisClusterOptions } from "../../../../scripts/src/redis-cluster.js";
 
 const started = new Set<LocalRedisCluster>();
 process.once("exit", () => {
