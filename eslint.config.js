@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.mjs", "eslint.config.js", "test-artifacts/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "eslint.config.js", "test-artifacts/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

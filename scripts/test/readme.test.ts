@@ -1,11 +1,14 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 /*
  * README.md promises to list every environment variable and every metric, with the right
- * defaults. These checks keep that promise when a setting or a metric is added or changed.
+ * defaults, every test project and folder, and commands that exist. These checks keep that
+ * promise when a setting, a metric, a project, a folder or a script is added or changed.
+ * Runs after `pnpm build` (the commands it checks run built files).
  */
-const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+const root = (path: string): URL => new URL(`../../${path}`, import.meta.url);
+const read = (path: string): string => readFileSync(root(path), "utf8");
 const readme = read("README.md");
 const config = read("services/gateway/src/config.ts");
 const metrics = read("services/gateway/src/metrics.ts");
@@ -51,5 +54,32 @@ describe("README.md", () => {
     const names = [...metrics.matchAll(/name: "(parley_[a-z_]+)"/g)].map((m) => m[1] ?? "");
     expect(names.length).toBeGreaterThan(10);
     for (const name of names) expect(row(name), `README.md has no metrics row for ${name}`).toBeDefined();
+  });
+
+  it("names every vitest project in its test commands", () => {
+    const projects = [...read("vitest.config.ts").matchAll(/name: "([a-z-]+)"/g)].map((m) => m[1] ?? "");
+    expect(projects.length).toBeGreaterThan(5);
+    const testRow = readme.split("\n").find((l) => l.startsWith("| `pnpm test` |")) ?? "";
+    for (const project of projects) expect(testRow, `README's \`pnpm test\` row does not name the ${project} project`).toMatch(new RegExp(`\\b${project}\\b`));
+  });
+
+  it("shows every top-level folder and every docs/ page in its layout", () => {
+    const layout = /## Repository layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const folders = readdirSync(root("")).filter((name) => !name.startsWith(".") && name !== "node_modules" && name !== "test-artifacts" && statSync(root(name)).isDirectory());
+    expect(folders.length).toBeGreaterThan(4);
+    for (const folder of folders) expect(layout, `layout misses ${folder}/`).toMatch(new RegExp(`^${folder}/`, "m"));
+    for (const page of readdirSync(root("docs")).filter((f) => f.endsWith(".md"))) expect(layout, `layout misses docs/${page}`).toContain(page);
+  });
+
+  it("gives only commands that exist: pnpm scripts of the root package, and built files for node", () => {
+    const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
+    const pnpmOwn = new Set(["install", "exec", "i", "add", "run", "deploy", "dlx"]);
+    // In code: a span, a line of a code block, or after && / `do`; prose may say "pnpm itself".
+    const used = [...readme.matchAll(/(?:`|^|&& |; do )pnpm (?:-s )?([a-z][a-z:-]*)/gm)].map((m) => m[1] ?? "");
+    expect(used).toContain("start");
+    for (const name of used) if (!pnpmOwn.has(name)) expect(scripts, `README runs \`pnpm ${name}\`, which package.json does not define`).toContain(name);
+    const files = [...readme.matchAll(/\bnode ([\w./-]+\.js)\b/g)].map((m) => m[1] ?? "");
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(existsSync(root(file)), `README runs \`node ${file}\`, which \`pnpm build\` does not make`).toBe(true);
   });
 });
