@@ -1,5 +1,5 @@
 import { ClientErrorCode, ParleyClient, ParleyError } from "@parley/client";
-import { ErrorCode } from "@parley/protocol";
+import { CloseCode, ErrorCode } from "@parley/protocol";
 import type { GlobalOptions } from "./args.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { observedWebSocket, type Refusal } from "./node-websocket.js";
@@ -40,7 +40,7 @@ export class Connection {
       autoJoinDms: false,
     });
     this.client.on("closed", ({ code, reason }) => {
-      if (code !== 1000) this.fail(new CliError(ExitCode.refused, `the server closed the connection (${code}${reason ? `: ${reason}` : ""})`));
+      if (code !== CloseCode.normal) this.fail(new CliError(ExitCode.refused, `the server closed the connection (${code}${reason ? `: ${reason}` : ""})`));
     });
   }
 

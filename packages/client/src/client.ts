@@ -1,9 +1,10 @@
 import {
-  ErrorCode,
+  CloseCode,
   SUBPROTOCOL,
   decodeServer,
   dmMembers,
   dmRoom,
+  isTransientError,
   shouldReconnect,
   type ClientEnvelope,
   type ErrorEnvelope,
@@ -18,13 +19,9 @@ import { Emitter } from "./emitter.js";
 import { ClientErrorCode, ParleyError } from "./errors.js";
 import { JoinTracker } from "./join-tracker.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
-import { RoomWaiters } from "./room-waiters.js";
 import type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, SubscribedInfo } from "./types.js";
+import { Waiters } from "./waiters.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
-
-
-/** Errors after which the same request may succeed later. */
-const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([ErrorCode.unavailable, ErrorCode.rateLimited, ErrorCode.internal]);
 
 /**
  * A Parley connection that survives node failures: reconnects with backoff and jitter, resumes
@@ -45,9 +42,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly positions = new Map<string, StreamPosition>();
   private readonly pending = new PendingSends();
   private readonly joins = new JoinTracker();
-  private readonly joinWaiters: RoomWaiters<SubscribedInfo>;
-  private readonly historyWaiters: RoomWaiters<HistoryResult>;
-  private readonly presenceWaiters: RoomWaiters<string[]>;
+  /** By room: everyone who asked to join it awaits its `subscribed`. */
+  private readonly joinWaiters: Waiters<SubscribedInfo>;
+  /** By request id: each answer names the request it answers. */
+  private readonly historyWaiters: Waiters<HistoryResult>;
+  private readonly presenceWaiters: Waiters<string[]>;
   private welcomeValue: WelcomeEnvelope | undefined;
   private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "token" | "WebSocket" | "backoff">> & {
     backoff: BackoffOptions;
@@ -71,9 +70,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       requestTimeoutMs: config.requestTimeoutMs ?? 10_000,
       autoJoinDms: config.autoJoinDms ?? true,
     };
-    this.joinWaiters = new RoomWaiters(this.options.requestTimeoutMs);
-    this.historyWaiters = new RoomWaiters(this.options.requestTimeoutMs);
-    this.presenceWaiters = new RoomWaiters(this.options.requestTimeoutMs);
+    this.joinWaiters = new Waiters(this.options.requestTimeoutMs);
+    this.historyWaiters = new Waiters(this.options.requestTimeoutMs);
+    this.presenceWaiters = new Waiters(this.options.requestTimeoutMs);
     this.ticker = setInterval(() => this.tick(), 500);
     void this.open();
   }
@@ -106,54 +105,60 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Joins a room (kept across reconnects). Resolves with the first `subscribed`. */
   join(room: string): Promise<SubscribedInfo> {
     this.rooms.add(room);
-    const result = this.wait(this.joinWaiters, room);
+    const result = this.wait(this.joinWaiters, room, `join ${room}`);
     if (this.stateValue === "connected") this.sendJoin(room);
     return result;
   }
 
+  /** Leaves a room. A refusal (`not_joined`) is emitted as an `error` event carrying the leave's id as `ref`. */
   leave(room: string): void {
     this.rooms.delete(room);
-    this.transmit({ type: "leave", room });
+    this.transmit({ type: "leave", room, id: newId() });
   }
 
   /** Sends to a room; resolves with the stored offset once acknowledged, across reconnects. */
   send(room: string, text: string): Promise<SendResult> {
-    return this.queue({ type: "send", room, text, cid: newCid() });
+    return this.queue({ type: "send", room, text, cid: newId() });
   }
 
   /** Sends a direct message; it lives in the room `dm:<a>:<b>`. */
   dm(to: string, text: string): Promise<SendResult> {
-    return this.queue({ type: "dm", to, text, cid: newCid() });
+    return this.queue({ type: "dm", to, text, cid: newId() });
   }
 
   /** A page of stored history; asked before connecting (or across a reconnect), it is sent once connected. */
   history(room: string, options: { before?: number; limit?: number } = {}): Promise<HistoryResult> {
+    const id = newId();
     const request: ClientEnvelope = {
       type: "history",
       room,
       ...(options.before !== undefined ? { before: options.before } : {}),
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      id,
     };
-    const result = this.wait(this.historyWaiters, room, request);
+    const result = this.wait(this.historyWaiters, id, `history of ${room}`, request);
     this.transmit(request);
     return result;
   }
 
+  /** The users present in a room; asked before connecting (or across a reconnect), it is sent once connected. */
   presence(room: string): Promise<string[]> {
-    const request: ClientEnvelope = { type: "presence", room };
-    const result = this.wait(this.presenceWaiters, room, request);
+    const id = newId();
+    const request: ClientEnvelope = { type: "presence", room, id };
+    const result = this.wait(this.presenceWaiters, id, `presence of ${room}`, request);
     this.transmit(request);
     return result;
   }
 
+  /** Tells the room you are typing (only while connected; a refusal is emitted as an `error` event). */
   typing(room: string): void {
-    this.transmit({ type: "typing", room });
+    this.transmit({ type: "typing", room, id: newId() });
   }
 
   /** Closes for good; unacknowledged sends are rejected. */
   close(): void {
-    this.stop(1000, "closed by client");
-    this.ws?.close(1000, "bye");
+    this.stop(CloseCode.normal, "closed by client");
+    this.ws?.close(CloseCode.normal, "bye");
   }
 
   /** The DM room with `user` (for the current user). */
@@ -170,7 +175,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   }
 
   private async url(): Promise<string> {
-    const base = (this.urls[this.urlIndex % this.urls.length] as string).replace(/\/+$/, "");
+    const base = (this.urls[this.urlIndex] as string).replace(/\/+$/, "");
     const wsUrl = base.endsWith("/ws") ? base : `${base}/ws`;
     const token = typeof this.config.token === "function" ? await this.config.token() : this.config.token;
     const query = token !== undefined ? `token=${encodeURIComponent(token)}` : `name=${encodeURIComponent(this.config.name ?? "")}`;
@@ -205,7 +210,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.welcomeValue = undefined;
     this.joins.connectionLost();
     if (this.stopped) return;
-    if (!shouldReconnect(code) && code !== 1005) {
+    if (!shouldReconnect(code)) {
       this.stop(code, reason);
       return;
     }
@@ -254,7 +259,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   private sendJoin(room: string): void {
     const since = this.positions.get(room);
-    if (this.transmit(since === undefined ? { type: "join", room } : { type: "join", room, since })) this.joins.sent(room);
+    const id = newId();
+    if (this.transmit({ type: "join", room, ...(since !== undefined ? { since } : {}), id })) this.joins.sent(id, room);
   }
 
   private transmit(envelope: ClientEnvelope): boolean {
@@ -301,10 +307,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset });
         return;
       case "history":
-        this.historyWaiters.settle(env.room, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });
+        if (env.id !== undefined) this.historyWaiters.settle(env.id, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });
         return;
       case "presence":
-        this.presenceWaiters.settle(env.room, env.users);
+        if (env.id !== undefined) this.presenceWaiters.settle(env.id, env.users);
         return;
       case "joined":
         return this.emit("joined", env.room, env.user);
@@ -353,46 +359,60 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.joinWaiters.settle(env.room, info);
   }
 
+  /**
+   * Every request this client makes carries a reference the server echoes in its `error`: a
+   * send's `cid`, any other request's `id`. So an error is paired with exactly the request that
+   * caused it, never with another request about the same room.
+   */
   private onError(env: ErrorEnvelope): void {
-    if (env.ref !== undefined) {
-      if (env.code === ErrorCode.unavailable || env.code === ErrorCode.rateLimited) {
-        // Transient: leave it pending; the ticker re-sends it with the same cid.
-        return;
-      }
-      if (this.pending.fail(env.ref, new ParleyError(env.code, env.message))) return;
+    const ref = env.ref;
+    if (ref === undefined) {
+      this.emit("error", env);
+      return;
     }
-    if (env.room !== undefined && env.ref === undefined && this.joins.failed(env.room) && !this.joinWaiters.waiting(env.room)) {
-      // A re-join the client made on its own (after a reconnect) failed: nobody awaits it.
-      const room = env.room;
-      if (TRANSIENT_ERRORS.has(env.code) && this.rooms.has(room)) {
-        const ws = this.ws;
-        this.joins.retryLater(room, (n) => backoffDelay(n, this.options.backoff), () => {
-          if (this.ws === ws && this.rooms.has(room)) this.sendJoin(room);
-        });
-        return;
-      }
-      this.rooms.delete(room);
+    if (this.pending.has(ref)) {
+      // A transient refusal stays pending: the ticker re-sends it with the same cid.
+      if (!isTransientError(env.code)) this.pending.fail(ref, new ParleyError(env.code, env.message));
+      return;
     }
-    if (env.room !== undefined) {
-      const err = new ParleyError(env.code, env.message);
-      if (this.joinWaiters.fail(env.room, err)) {
-        this.rooms.delete(env.room);
-        return;
-      }
-      if (this.historyWaiters.fail(env.room, err) || this.presenceWaiters.fail(env.room, err)) return;
+    const joining = this.joins.failed(ref);
+    if (joining !== undefined) {
+      this.onJoinError(joining, env);
+      return;
     }
+    const err = new ParleyError(env.code, env.message);
+    if (this.historyWaiters.fail(ref, err) || this.presenceWaiters.fail(ref, err)) return;
     this.emit("error", env);
   }
 
-  private wait<T>(waiters: RoomWaiters<T>, room: string, request?: ClientEnvelope): Promise<T> {
+  private onJoinError(room: string, env: ErrorEnvelope): void {
+    if (this.joinWaiters.fail(room, new ParleyError(env.code, env.message))) {
+      // The app asked for this join and hears why it failed; it is not retried behind its back.
+      this.rooms.delete(room);
+      return;
+    }
+    // A join the client made on its own (after a reconnect, or a DM's auto-join): nobody awaits it.
+    if (isTransientError(env.code) && this.rooms.has(room)) {
+      const ws = this.ws;
+      this.joins.retryLater(room, (n) => backoffDelay(n, this.options.backoff), () => {
+        if (this.ws === ws && this.rooms.has(room)) this.sendJoin(room);
+      });
+      return;
+    }
+    this.rooms.delete(room);
+    this.emit("error", env);
+  }
+
+  private wait<T>(waiters: Waiters<T>, key: string, what: string, request?: ClientEnvelope): Promise<T> {
     if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
-    return waiters.wait(room, request);
+    return waiters.wait(key, what, request);
   }
 }
 
 type ClientEnvelopeOfSend = Extract<ClientEnvelope, { type: "send" | "dm" }>;
 
-function newCid(): string {
+/** A fresh `cid` or request id: 12 random base-36 characters (within the cid grammar). */
+function newId(): string {
   const bytes = new Uint8Array(12);
   globalThis.crypto.getRandomValues(bytes);
   let out = "";

@@ -1,29 +1,32 @@
 /**
- * Joins in flight on the current connection, and the automatic re-joins of rooms whose join
- * failed transiently. After a reconnect nobody awaits the re-joins the client makes on its own,
- * so if one fails (`unavailable` while Redis is down) and is not retried, the room silently
- * stops delivering: this is what retries it.
+ * Joins in flight on the current connection, by request id, and the automatic re-joins of rooms
+ * whose join failed transiently. After a reconnect nobody awaits the re-joins the client makes on
+ * its own, so if one fails (`unavailable` while Redis is down) and is not retried, the room
+ * silently stops delivering: this is what retries it.
  */
 export class JoinTracker {
-  private readonly inFlight = new Set<string>();
+  /** Request id → room, for joins sent on the current connection and not yet answered. */
+  private readonly inFlight = new Map<string, string>();
   private readonly attempts = new Map<string, number>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
-  /** A join for `room` went out on the current connection. */
-  sent(room: string): void {
-    this.inFlight.add(room);
+  /** A join for `room` with request id `id` went out on the current connection. */
+  sent(id: string, room: string): void {
+    this.inFlight.set(id, room);
   }
 
-  /** The room is live (`subscribed`): forget its failures. */
+  /** The room is live (`subscribed`): its joins in flight are answered; forget its failures. */
   subscribed(room: string): void {
-    this.inFlight.delete(room);
+    for (const [id, joining] of this.inFlight) if (joining === room) this.inFlight.delete(id);
     this.attempts.delete(room);
     this.cancel(room);
   }
 
-  /** An error named `room`: true if it answers a join in flight (and settles it). */
-  failed(room: string): boolean {
-    return this.inFlight.delete(room);
+  /** An error with `ref`: the room whose join in flight it answers (and settles), if any. */
+  failed(ref: string): string | undefined {
+    const room = this.inFlight.get(ref);
+    this.inFlight.delete(ref);
+    return room;
   }
 
   /** Runs `rejoin` after the backoff delay for this room's next attempt. */

@@ -35,6 +35,10 @@ export class PendingSends {
     });
   }
 
+  has(cid: string): boolean {
+    return this.pending.has(cid);
+  }
+
   all(): Outgoing[] {
     return [...this.pending.values()].map((p) => p.envelope);
   }

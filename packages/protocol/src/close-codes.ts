@@ -16,6 +16,8 @@ export const CloseCode = {
   protocolError: 1002,
   /** A binary or otherwise unsupported frame after repeated warnings. */
   unsupportedData: 1003,
+  /** The peer's close frame carried no code. Never sent, only observed. */
+  noStatus: 1005,
   /** No close frame was received (network drop). Never sent, only observed. */
   abnormal: 1006,
   invalidPayload: 1007,
@@ -34,7 +36,17 @@ export const CloseCode = {
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-const RECONNECT_RFC_CODES: ReadonlySet<number> = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+/** 1014 (bad gateway, a proxy's upstream failed) is not a code Parley names, but means "retry" too. */
+const BAD_GATEWAY = 1014;
+const RECONNECT_RFC_CODES: ReadonlySet<number> = new Set([
+  CloseCode.goingAway,
+  CloseCode.noStatus,
+  CloseCode.abnormal,
+  CloseCode.internalError,
+  CloseCode.serviceRestart,
+  CloseCode.tryAgainLater,
+  BAD_GATEWAY,
+]);
 
 /** Whether a client that saw this close code should reconnect (true) or give up (false). */
 export function shouldReconnect(code: number): boolean {

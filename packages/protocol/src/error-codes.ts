@@ -29,3 +29,16 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/**
+ * Codes after which the same request may succeed if repeated later, unchanged: the backend was
+ * unreachable, or the request was dropped by a rate limit. Nothing was stored, so a `send` or
+ * `dm` may be repeated with the same `cid`. Every other code is final for that request
+ * (`internal` included: an unexpected fault may repeat with the same request).
+ */
+export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([ErrorCode.unavailable, ErrorCode.rateLimited]);
+
+/** Whether an `error` with this code means "try the same request again later". */
+export function isTransientError(code: string): boolean {
+  return TRANSIENT_ERROR_CODES.has(code);
+}

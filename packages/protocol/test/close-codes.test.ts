@@ -11,6 +11,7 @@ const expected: Record<keyof typeof CloseCode, boolean> = {
   goingAway: true,
   protocolError: false,
   unsupportedData: false,
+  noStatus: true,
   abnormal: true,
   invalidPayload: false,
   policyViolation: false,
