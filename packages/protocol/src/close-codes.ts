@@ -31,8 +31,12 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** The token expired while connected: get a fresh token, then reconnect. */
   tokenExpired: 4001,
+  /** The application's backend disconnected the user (server API) and allows a reconnect. */
+  serverDisconnect: 4002,
   /** The user is not allowed to connect at all. */
   forbidden: 4503,
+  /** The application's backend disconnected the user for good, or revoked the token used. */
+  serverTerminate: 4504,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

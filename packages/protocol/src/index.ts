@@ -7,3 +7,7 @@ export { decodeClient, decodeServer, isClientEnvelope, isServerEnvelope } from "
 export type { DecodeOptions, DecodeResult } from "./decode.js";
 export { encodeAck, encodeClient, encodeMsg, encodeMsgHead, encodeMsgTail, encodeServer } from "./encode.js";
 export type { MsgHead } from "./encode.js";
+export * from "./server-api.js";
+export { serverApiDocument } from "./openapi.js";
+export { decodeServerBody } from "./server-api-decode.js";
+export type { BodyResult } from "./server-api-decode.js";

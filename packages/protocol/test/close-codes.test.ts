@@ -20,7 +20,9 @@ const expected: Record<keyof typeof CloseCode, boolean> = {
   serviceRestart: true,
   tryAgainLater: true,
   tokenExpired: true,
+  serverDisconnect: true,
   forbidden: false,
+  serverTerminate: false,
 };
 
 describe("shouldReconnect", () => {
@@ -37,7 +39,9 @@ describe("shouldReconnect", () => {
       messageTooBig: 1009,
       tryAgainLater: 1013,
       tokenExpired: 4001,
+      serverDisconnect: 4002,
       forbidden: 4503,
+      serverTerminate: 4504,
     });
   });
 

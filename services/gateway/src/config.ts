@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Limits } from "@parley/protocol";
+import { Limits, isValidUser } from "@parley/protocol";
 import { roomPatternsProblem } from "./domain/room-access.js";
 
 /**
@@ -37,6 +37,22 @@ export interface AuthConfig {
   readonly trustedProxies: readonly string[];
   /** `undefined` means "same host only"; `"*"` allows any Origin. */
   readonly allowedOrigins: readonly string[] | "*" | undefined;
+  /** `PARLEY_SYSTEM_USER`: the sender of the server API's system messages; no client may take this name. */
+  readonly systemUser: string;
+}
+
+export interface ServerApiConfig {
+  /**
+   * `PARLEY_API_KEYS` (comma list) plus `PARLEY_API_KEYS_FILE` (one key a line, `#` comments):
+   * every one is valid at once, so a key is rotated by adding the new one, then removing the old.
+   * None: the server API is off (its routes answer 404).
+   */
+  readonly keys: readonly string[];
+  /** Requests per second per API key, across the cluster (`PARLEY_API_RATE_PER_SECOND`); 0 = off. */
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  /** How long a revocation without an `expiresAt` is kept (`PARLEY_REVOCATION_TTL_SECONDS`): longer than any token lives. */
+  readonly revocationTtlSeconds: number;
 }
 
 export interface LimitsConfig {
@@ -105,6 +121,7 @@ export interface Config {
   readonly redis: RedisConfig;
   readonly presence: PresenceConfig;
   readonly drain: DrainConfig;
+  readonly serverApi: ServerApiConfig;
   readonly logLevel: string;
 }
 
@@ -242,6 +259,14 @@ export function loadConfig(env: Env = process.env): Config {
     r.problems.push(`REDIS_URL=${redisUrl} must be redis://host:port, rediss://..., or memory`);
   }
 
+  const systemUser = r.string("PARLEY_SYSTEM_USER", "system");
+  if (!isValidUser(systemUser)) r.problems.push(`PARLEY_SYSTEM_USER=${JSON.stringify(systemUser)} must be a valid user name`);
+  const apiKeys = [...r.list("PARLEY_API_KEYS"), ...readKeyFile(r.raw("PARLEY_API_KEYS_FILE"), r.problems)];
+  for (const [i, key] of apiKeys.entries()) {
+    if (key.length < 16 || !/^[\x21-\x7e]+$/.test(key)) r.problems.push(`API key #${i + 1} must be at least 16 printable ASCII characters without spaces`);
+  }
+  const apiRate = r.number("PARLEY_API_RATE_PER_SECOND", 200, 0, 1_000_000);
+
   const webRoot = r.raw("PARLEY_WEB_ROOT");
   if (webRoot !== undefined && !existsSync(join(webRoot, "index.html"))) {
     r.problems.push(`PARLEY_WEB_ROOT=${webRoot} holds no index.html: build the app (pnpm build) or unset it`);
@@ -265,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
       privateRooms,
       trustedProxies,
       allowedOrigins,
+      systemUser,
     },
     limits: {
       maxPayloadBytes,
@@ -303,10 +329,27 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: r.int("PARLEY_DRAIN_BATCH", 500, 1, 1_000_000),
       batchIntervalMs: r.int("PARLEY_DRAIN_INTERVAL_MS", 50, 0, 10_000),
     },
+    serverApi: {
+      keys: apiKeys,
+      ratePerSecond: apiRate,
+      burst: r.int("PARLEY_API_RATE_BURST", Math.max(1, Math.ceil(apiRate * 2)), 1, 10_000_000),
+      revocationTtlSeconds: r.int("PARLEY_REVOCATION_TTL_SECONDS", 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    },
     logLevel,
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** API keys from a file: one a line; blank lines and `#` comments are skipped. */
+function readKeyFile(path: string | undefined, problems: string[]): string[] {
+  if (path === undefined) return [];
+  try {
+    return readFileSync(path, "utf8").split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
+  } catch (err) {
+    problems.push(`PARLEY_API_KEYS_FILE=${path} cannot be read (${(err as Error).message.split("\n")[0]})`);
+    return [];
+  }
 }
 
 function readJwks(path: string, problems: string[]): { keys: unknown[] } | undefined {

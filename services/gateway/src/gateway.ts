@@ -9,6 +9,8 @@ import { attachAdminRoutes } from "./transport/admin-app.js";
 import { ChatSocket } from "./transport/chat-socket.js";
 import { ClientAddress } from "./transport/client-address.js";
 import { attachHttpRoutes, attachNotFound } from "./transport/http-routes.js";
+import { attachServerApi } from "./transport/server-api.js";
+import { ServerOps } from "./domain/server-ops.js";
 import { IdentityVerifier } from "./transport/identity.js";
 import { attachWebApp } from "./transport/static-files.js";
 import type { TemplatedApp, us_listen_socket } from "./transport/uws.js";
@@ -55,6 +57,7 @@ export class Gateway {
       broker: adapters.broker,
       store: adapters.store,
       presence: adapters.presence,
+      moderation: adapters.moderation,
       limits: config.limits,
       shared,
       metrics,
@@ -79,6 +82,7 @@ export class Gateway {
       limits: config.limits,
       metrics,
       log: log.child({ component: "socket" }),
+      moderation: adapters.moderation,
       isDraining: () => this.draining,
     });
     this.chatSocket.attach(app);
@@ -91,6 +95,21 @@ export class Gateway {
       shared,
       guests: config.auth.guests,
       metrics,
+    });
+    attachServerApi(app, {
+      ops: new ServerOps({
+        chat: this.chat,
+        store: adapters.store,
+        presence: adapters.presence,
+        moderation: adapters.moderation,
+        systemUser: config.auth.systemUser,
+        maxTextLength: config.limits.maxTextLength,
+        revocationTtlMs: config.serverApi.revocationTtlSeconds * 1000,
+      }),
+      config: config.serverApi,
+      shared,
+      metrics,
+      log: log.child({ component: "server-api" }),
     });
     this.servesWebApp = attachWebApp(app, config.server.webRoot, log.child({ component: "web" })) !== undefined;
     attachNotFound(app, metrics);

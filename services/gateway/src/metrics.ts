@@ -1,4 +1,4 @@
-import { CloseCode, ERROR_CODES, clientSchemas } from "@parley/protocol";
+import { ApiErrorCode, CloseCode, ERROR_CODES, clientSchemas, serverOperations } from "@parley/protocol";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -70,6 +70,19 @@ export function createMetrics() {
       name: "parley_api_rejected_total",
       help: "/api requests refused, by reason (auth: no or bad token; forbidden: room rules; rate_limited; bad_request)",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    serverApiRequests: new Counter({
+      name: "parley_server_api_requests_total",
+      help: "Server API requests, by operation (`other` for an unknown path) and outcome (ok or the error code answered)",
+      labelNames: ["operation", "outcome"] as const,
+      registers,
+    }),
+    serverApiDuration: new Histogram({
+      name: "parley_server_api_request_duration_seconds",
+      help: "Time from a server API request's body to its response, by operation",
+      labelNames: ["operation"] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     httpNotFound: new Counter({
@@ -148,15 +161,19 @@ function zeroLabelledCounters(metrics: {
   upgradesRejected: Counter<"reason">;
   sharedRateLimited: Counter<"bucket">;
   apiRejected: Counter<"reason">;
+  serverApiRequests: Counter<"operation" | "outcome">;
   resumes: Counter<"outcome">;
   gapRepairs: Counter<"outcome">;
 }): void {
   for (const code of ERROR_CODES) metrics.protocolErrors.inc({ code }, 0);
-  for (const op of [...Object.keys(clientSchemas), "presence", "ratelimit"]) metrics.relayErrors.inc({ op }, 0);
+  for (const op of [...Object.keys(clientSchemas), "presence", "ratelimit", "revocation", "ban", "server_api"]) metrics.relayErrors.inc({ op }, 0);
   for (const reason of UPGRADE_REJECT_REASONS) metrics.upgradesRejected.inc({ reason }, 0);
-  for (const bucket of ["user", "ip"]) metrics.sharedRateLimited.inc({ bucket }, 0);
+  for (const bucket of ["user", "ip", "api"]) metrics.sharedRateLimited.inc({ bucket }, 0);
   for (const reason of ["auth", "forbidden", "rate_limited", "bad_request"]) metrics.apiRejected.inc({ reason }, 0);
   for (const outcome of ["recovered", "lost"]) metrics.resumes.inc({ outcome }, 0);
+  for (const operation of Object.keys(serverOperations)) {
+    for (const outcome of ["ok", ...Object.values(ApiErrorCode)]) metrics.serverApiRequests.inc({ operation, outcome }, 0);
+  }
   for (const outcome of ["repaired", "partial", "failed"]) metrics.gapRepairs.inc({ outcome }, 0);
 }
 

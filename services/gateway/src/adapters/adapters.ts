@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { Broker, Presence, RateLimiter, Store } from "../domain/ports.js";
+import type { Broker, Moderation, Presence, RateLimiter, Store } from "../domain/ports.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
+import { MemoryModeration } from "./memory/memory-moderation.js";
 import { MemoryPresence } from "./memory/memory-presence.js";
 import { MemoryRateLimiter } from "./memory/memory-rate-limiter.js";
 import { MemoryStore } from "./memory/memory-store.js";
@@ -14,6 +15,8 @@ export interface Adapters {
   readonly presence: Presence;
   /** Shared rate buckets (per user, per client IP). */
   readonly limiter: RateLimiter;
+  /** Room bans and token revocations. */
+  readonly moderation: Moderation;
   /** Closes the backend connections after the domain stopped using them. */
   close(): Promise<void>;
 }
@@ -37,6 +40,7 @@ export function createMemoryAdapters(config: Config, backend = new MemoryBackend
     store,
     presence,
     limiter,
+    moderation: new MemoryModeration(backend),
     async close() {
       await Promise.all([broker.close(), store.close(), presence.close()]);
     },

@@ -15,12 +15,13 @@ import type { Logger } from "pino";
 import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
-import { roomTopic, type Broker, type Presence, type Store } from "./ports.js";
+import { controlTopic, type Control } from "./control.js";
+import { roomTopic, type Appended, type Broker, type Moderation, type Presence, type RateCharge, type Store } from "./ports.js";
 import { Relay } from "./relay.js";
 import { ABUSE_CLOSE, RequestError, echoId, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
-import { SETTLED, Session, type SessionContext } from "./session.js";
+import { SETTLED, Session, type SessionContext, type TokenFacts } from "./session.js";
 import { RoomPresence } from "./room-presence.js";
 import { UserSessions } from "./user-sessions.js";
 
@@ -29,6 +30,7 @@ export interface ChatNodeDeps {
   readonly broker: Broker;
   readonly store: Store;
   readonly presence: Presence;
+  readonly moderation: Moderation;
   readonly fanout: LocalFanout;
   readonly limits: LimitsConfig;
   /** Cluster-wide per-user request bucket (checked after the per-connection one). */
@@ -60,7 +62,11 @@ export class ChatNode {
       // Bad frames a session may send before it is closed: two seconds' worth, at least 2.
       strikes: { ratePerSecond: limits.errorsPerSecond, burst: Math.max(2, Math.ceil(limits.errorsPerSecond * 2)) },
     };
-    this.relay = new Relay(deps, (user, room, frame) => this.deliverInbox(user, room, frame));
+    this.relay = new Relay(
+      deps,
+      (user, room, frame) => this.deliverInbox(user, room, frame),
+      (control) => this.applyControl(control),
+    );
     this.roomPresence = new RoomPresence(deps);
   }
 
@@ -76,9 +82,9 @@ export class ChatNode {
 
   // ---- connection lifecycle (called by the transport) ----
 
-  open(conn: Connection, grant: RoomGrant): Session {
+  open(conn: Connection, grant: RoomGrant, token?: TokenFacts): Session {
     const { limits } = this.deps;
-    const session = new Session(conn, this.sessionContext, grant);
+    const session = new Session(conn, this.sessionContext, grant, token);
     this.userSessions.add(conn.user, session);
     this.send(session, {
       type: "welcome",
@@ -241,6 +247,8 @@ export class ChatNode {
     if (session.rooms.size >= this.deps.limits.maxRoomsPerConnection) {
       throw new RequestError(ErrorCode.tooManyRooms, `at most ${this.deps.limits.maxRoomsPerConnection} rooms per connection`);
     }
+    await this.assertNotBanned(session, room);
+    if (session.closed || session.rooms.has(room)) return;
     session.addRoom(room);
     const feed = this.relay.retain(room);
     try {
@@ -295,8 +303,7 @@ export class ChatNode {
 
   private async post(session: Session, env: ClientEnvelopeOf<"send" | "dm">, room: string): Promise<void> {
     const { text, cid } = env;
-    const pair = dmMembers(room);
-    if (pair === undefined && !session.rooms.has(room)) {
+    if (dmMembers(room) === undefined && !session.rooms.has(room)) {
       throw new RequestError(ErrorCode.notJoined, `join ${room} before sending to it`);
     }
     this.assertMayAccess(session, room);
@@ -304,20 +311,77 @@ export class ChatNode {
       throw new RequestError(ErrorCode.tooLarge, `text is longer than ${this.deps.limits.maxTextLength} characters`);
     }
     const charge = this.deps.shared.userCharge(session.user);
-    const appended = await this.deps.store.append({ room, from: session.user, text, cid, ts: Date.now(), ...(charge !== undefined ? { charge } : {}) });
+    const appended = await this.appendMessage(room, session.user, text, cid, charge);
     if (appended.limited && charge !== undefined) {
       this.deps.shared.countLimited(charge);
       this.rejectUserRate(session, env);
       return;
     }
-    if (!appended.duplicate) {
+    this.sendRaw(session, encodeAck({ cid, room, epoch: appended.epoch, offset: appended.offset }));
+  }
+
+  /**
+   * The one way a message is stored, for client sends and the server API alike: the store's
+   * atomic append (offset, history, idempotency by (sender, cid), publish), then a DM's inbox
+   * shards.
+   */
+  private async appendMessage(room: string, from: string, text: string, cid: string, charge: RateCharge | undefined): Promise<Appended> {
+    const appended = await this.deps.store.append({ room, from, text, cid, ts: Date.now(), ...(charge !== undefined ? { charge } : {}) });
+    if (!appended.duplicate && !appended.limited) {
       this.deps.metrics.messagesStored.inc();
+      const pair = dmMembers(room);
       if (pair !== undefined && appended.frame !== undefined) {
         // DMs also reach every tab of both users that has not joined the DM room.
         await this.relay.publishToInboxes(pair, appended.frame);
       }
     }
-    this.sendRaw(session, encodeAck({ cid, room, epoch: appended.epoch, offset: appended.offset }));
+    return appended;
+  }
+
+  /** A message from the application's backend (server API): stored exactly like a client's. */
+  publishAs(room: string, from: string, text: string, cid: string): Promise<Appended> {
+    return this.appendMessage(room, from, text, cid, undefined);
+  }
+
+  /** Sends a control to every node holding the user's sessions (this one included). */
+  async broadcastControl(control: Control): Promise<void> {
+    await this.deps.broker.publish(controlTopic(control), JSON.stringify(control));
+  }
+
+  /** A control from the server API (any node's) for this node's sessions. */
+  private applyControl(control: Control): void {
+    switch (control.op) {
+      case "disconnect":
+        for (const session of this.userSessions.of(control.user)) session.conn.close(control.code, control.reason);
+        return;
+      case "remove":
+        for (const session of this.userSessions.of(control.user)) {
+          if (!session.rooms.has(control.room)) continue;
+          // Queued behind the session's own requests, so a join still in flight is undone too.
+          this.enqueue(session, () => this.leaveRoom(session, control.room, { type: "leave", room: control.room }));
+        }
+        return;
+      case "revoke": {
+        const sessions = control.user !== undefined ? this.userSessions.of(control.user) : this.userSessions.all();
+        for (const session of sessions) {
+          const token = session.token;
+          if (token === undefined) continue;
+          const revoked =
+            control.jti !== undefined
+              ? token.jti === control.jti
+              : control.before !== undefined && (token.issuedAtMs === undefined || token.issuedAtMs < control.before);
+          if (revoked) session.conn.close(CloseCode.serverTerminate, "token revoked");
+        }
+        return;
+      }
+    }
+  }
+
+  private async assertNotBanned(session: Session, room: string): Promise<void> {
+    const until = await this.deps.moderation.bannedUntil(room, session.user);
+    if (until !== undefined && until > Date.now()) {
+      throw new RequestError(ErrorCode.forbidden, `you are banned from ${room} until ${new Date(until).toISOString()}`);
+    }
   }
 
   private async history(session: Session, env: ClientEnvelopeOf<"history">): Promise<void> {

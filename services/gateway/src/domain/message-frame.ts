@@ -1,4 +1,5 @@
 import { encodeMsgHead, encodeMsgTail } from "@parley/protocol";
+import { CONTROL_TYPE, readControl, type Control } from "./control.js";
 import type { AppendInput } from "./ports.js";
 
 /*
@@ -63,7 +64,11 @@ export function readMsgPosition(frame: string): MsgPosition | undefined {
  * A relay publication: a stored message (a `msg` frame, read by `readMsgPosition`, the one
  * reader of a frame's position) or an ephemeral event (typing, joined, left) that is only passed on.
  */
-export type Publication = { readonly kind: "stored"; readonly position: MsgPosition } | { readonly kind: "ephemeral" };
+export type Publication =
+  | { readonly kind: "stored"; readonly position: MsgPosition }
+  | { readonly kind: "ephemeral" }
+  /** An order from the server API for the nodes holding a user's sessions (control.ts). */
+  | { readonly kind: "control"; readonly control: Control };
 
 /**
  * Classifies a publication (other nodes wrote it, so it is checked). A `msg` that is not in the
@@ -75,6 +80,10 @@ export function readPublication(payload: string): Publication | undefined {
   if (position !== undefined) return { kind: "stored", position };
   try {
     const value = JSON.parse(payload) as { type?: unknown } | null;
+    if (typeof value === "object" && value !== null && value.type === CONTROL_TYPE) {
+      const control = readControl(value);
+      return control === undefined ? undefined : { kind: "control", control };
+    }
     if (typeof value === "object" && value !== null && typeof value.type === "string" && value.type !== "msg") return { kind: "ephemeral" };
   } catch {
     // not JSON: unreadable

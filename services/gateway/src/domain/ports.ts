@@ -103,6 +103,8 @@ export interface Store {
   append(input: AppendInput): Promise<Appended>;
   /** The room's epoch (created if the room has none) and latest offset. */
   head(room: string): Promise<StreamHead>;
+  /** The room's epoch and latest offset, or undefined when it has none (never used, or expired). */
+  peek(room: string): Promise<StreamHead | undefined>;
   /** Frames with offsets in `from..to` (inclusive). */
   range(room: string, from: number, to: number): Promise<RangeResult>;
   /** Up to `limit` frames with offsets below `before` (or the newest, without `before`). */
@@ -128,6 +130,8 @@ export interface Presence {
   add(room: string, user: string): Promise<boolean>;
   remove(room: string, user: string): Promise<boolean>;
   members(room: string): Promise<string[]>;
+  /** Whether the user is in the room on any node. */
+  isPresent(room: string, user: string): Promise<boolean>;
   /** Rooms with at least one present user anywhere (includes `ONLINE_ROOM` while anyone is online). */
   rooms(): Promise<string[]>;
   /** Live nodes with their connection counts, as last reported by their heartbeats. */
@@ -150,6 +154,24 @@ export interface NodeInfo {
 
 /** The pseudo-room holding every connected user; its name can never be a real room's. */
 export const ONLINE_ROOM = "@online";
+
+/**
+ * Moderation decisions every node must honour: room bans (a removed user may not rejoin until a
+ * time) and token revocations (by `jti`, or every token of a user issued before a time).
+ *
+ * Guarantees: once `ban` or a `revoke*` resolved, every node's next check sees it; entries expire
+ * by themselves (a ban at its end, a revocation after `expiresAt` or the configured retention),
+ * so they cost nothing once they cannot matter any more.
+ */
+export interface Moderation {
+  ban(room: string, user: string, untilMs: number): Promise<void>;
+  /** Until when the user is banned from the room (ms), or undefined. */
+  bannedUntil(room: string, user: string): Promise<number | undefined>;
+  revokeToken(jti: string, expiresAtMs: number): Promise<void>;
+  revokeUserTokens(user: string, issuedBeforeMs: number, expiresAtMs: number): Promise<void>;
+  /** Whether a token (its `sub`, `jti` and `iat`, when it had them) was revoked. */
+  isRevoked(user: string, jti: string | undefined, issuedAtMs: number | undefined): Promise<boolean>;
+}
 
 /** A shared token bucket's parameters: `ratePerSecond` tokens refill per second, up to `burst`. */
 export interface RateBucket {

@@ -2,6 +2,7 @@ import { dmMembers } from "@parley/protocol";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
 import type { LocalFanout } from "./connection.js";
+import type { Control } from "./control.js";
 import { readPublication } from "./message-frame.js";
 import type { Broker, Store } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
@@ -33,6 +34,7 @@ export class Relay {
   constructor(
     private readonly deps: RelayDeps,
     private readonly deliverInbox: InboxDelivery,
+    private readonly control: (control: Control) => void,
   ) {
     this.subscriptions = new TopicSubscriptions(deps.broker);
     deps.broker.onPublication((topic, payload) => this.onPublication(topic, payload));
@@ -110,6 +112,10 @@ export class Relay {
       return;
     }
     if (target.kind === "inbox") {
+      if (publication.kind === "control") {
+        this.control(publication.control);
+        return;
+      }
       if (publication.kind !== "stored") return;
       const { room } = publication.position;
       const pair = dmMembers(room);

@@ -13,6 +13,13 @@ const NO_ROOMS: ReadonlySet<string> = new Set();
 /** The `chain` of a session with nothing in flight (shared: one less object per idle session). */
 export const SETTLED: Promise<void> = Promise.resolve();
 
+/** What a session's token said, for revocations (undefined for guests). */
+export interface TokenFacts {
+  readonly jti: string | undefined;
+  /** Issued at, ms since the Unix epoch. */
+  readonly issuedAtMs: number | undefined;
+}
+
 /** What every session of a node shares: passed once, not copied into each session. */
 export interface SessionContext {
   readonly log: Logger;
@@ -41,6 +48,8 @@ export class Session {
     private readonly context: SessionContext,
     /** Which rooms this connection's identity may use; fixed for the connection's life. */
     readonly grant: RoomGrant,
+    /** The token the connection was opened with, if any. */
+    readonly token: TokenFacts | undefined = undefined,
   ) {}
 
   get user(): string {

@@ -52,6 +52,11 @@ export class SharedLimits {
     return this.take(this.address, address);
   }
 
+  /** One token of any shared bucket (the server API's per-key bucket), failing open like the others. */
+  allow(bucket: RateBucket, key: string): Promise<boolean> {
+    return this.take(bucket, key);
+  }
+
   private async take(bucket: RateBucket | undefined, key: string): Promise<boolean> {
     if (bucket === undefined) return true;
     let allowed: boolean;

@@ -89,7 +89,14 @@ export class ChatSocket {
         this.gate.handle(res, req, context, { subprotocol: SUBPROTOCOL, identity: "always" }, ({ ip, identity, upgrade }) => {
           if (identity === undefined) throw new Error("chat upgrades always carry an identity");
           upgrade<SocketData>({
-            upgrade: { user: identity.user, session: randomUUID(), ip, exp: identity.exp, grant: this.deps.rooms.grant(identity.user, identity.rooms) },
+            upgrade: {
+              user: identity.user,
+              session: randomUUID(),
+              ip,
+              exp: identity.exp,
+              grant: this.deps.rooms.grant(identity.user, identity.rooms),
+              token: identity.token === undefined ? undefined : { jti: identity.token.jti, issuedAtMs: identity.token.iat === undefined ? undefined : identity.token.iat * 1000 },
+            },
             conn: undefined,
             chat: undefined,
           });
@@ -109,7 +116,7 @@ export class ChatSocket {
         // No per-socket child logger here: an idle socket would hold its bindings for nothing
         // (the session makes one on first use).
         this.deps.log.debug({ session: info.session, user: info.user, ip: info.ip }, "connected");
-        data.chat = this.deps.chat.open(conn, info.grant);
+        data.chat = this.deps.chat.open(conn, info.grant, info.token);
         if (limits.firstFrameTimeoutMs > 0 && !conn.closed) {
           // Every WebSocket stack answers a ping by itself, so a live client passes this without
           // any application code; a peer that sends nothing at all is closed.

@@ -9,6 +9,8 @@ export interface Identity {
   readonly exp: number | undefined;
   /** The token's `rooms` claim (room patterns, see room-access.ts), when it had one. */
   readonly rooms: readonly string[] | undefined;
+  /** Present when the identity came from a token: its `jti` and `iat` (seconds), for revocations. */
+  readonly token?: { readonly jti: string | undefined; readonly iat: number | undefined };
 }
 
 export type IdentityResult =
@@ -62,6 +64,7 @@ export class IdentityVerifier {
     if (!isValidUser(name)) {
       return { ok: false, status: 400, reason: "user names are 1-32 of A-Z a-z 0-9 _ . - and start with a letter or digit" };
     }
+    if (name === this.config.systemUser) return { ok: false, status: 400, reason: `the name ${name} is reserved` };
     return { ok: true, identity: { user: name, exp: undefined, rooms: undefined } };
   }
 
@@ -78,12 +81,14 @@ export class IdentityVerifier {
       const { payload } = await (typeof key === "function" ? jwtVerify(token, key, options) : jwtVerify(token, key, options));
       const sub = payload.sub;
       if (typeof sub !== "string" || !isValidUser(sub)) return { ok: false, status: 401, reason: "token subject is not a valid user name" };
+      if (sub === this.config.systemUser) return { ok: false, status: 401, reason: `the name ${sub} is reserved` };
       const rooms: unknown = payload["rooms"];
       if (rooms !== undefined) {
         const problem = roomPatternsProblem(rooms);
         if (problem !== undefined) return { ok: false, status: 401, reason: `token rooms claim ${problem}` };
       }
-      return { ok: true, identity: { user: sub, exp: payload.exp, rooms: rooms as readonly string[] | undefined } };
+      const jti = typeof payload.jti === "string" ? payload.jti : undefined;
+      return { ok: true, identity: { user: sub, exp: payload.exp, rooms: rooms as readonly string[] | undefined, token: { jti, iat: payload.iat } } };
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const reason =

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { AuthConfig, LimitsConfig } from "../config.js";
+import type { Moderation } from "../domain/ports.js";
 import type { SharedLimits } from "../domain/shared-limits.js";
 import type { Metrics, UpgradeRejectReason } from "../metrics.js";
 import type { ClientAddress } from "./client-address.js";
@@ -27,6 +28,8 @@ export interface UpgradeGateDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly counts: SocketCounts;
+  /** Token revocations (server API `revoke`), checked for every token. */
+  readonly moderation: Moderation;
   /** True while the node drains: upgrades are refused. */
   readonly isDraining: () => boolean;
 }
@@ -128,7 +131,7 @@ export class UpgradeGate {
       res.cork(() => this.reject(res, "503 Service Unavailable", "upgrade timed out; retry", "timeout"));
     }, deps.limits.upgradeTimeoutMs);
     const identity: Promise<IdentityResult | undefined> =
-      token !== "" ? deps.verifier.token(token) : Promise.resolve(anonymous ? undefined : deps.verifier.guest(name));
+      token !== "" ? deps.verifier.token(token).then((result) => this.unlessRevoked(result)) : Promise.resolve(anonymous ? undefined : deps.verifier.guest(name));
     Promise.all([identity, deps.shared.allowAddress(ip)]).then(
       ([result, addressAllowed]) => {
         clearTimeout(timer);
@@ -144,6 +147,27 @@ export class UpgradeGate {
         res.cork(() => finish({ ok: false, status: 401, reason: "invalid token" }, true));
       },
     );
+  }
+
+  /**
+   * A verified token that the server API revoked is refused like an invalid one. A backend that
+   * cannot answer lets it through (counted, logged): it could not serve the user either, and a
+   * connected session of a revoked token is closed by the revocation itself.
+   */
+  private async unlessRevoked(result: IdentityResult): Promise<IdentityResult> {
+    if (!result.ok) return result;
+    const { user, token } = result.identity;
+    const jti = token?.jti;
+    const iat = token?.iat;
+    try {
+      if (await this.deps.moderation.isRevoked(user, jti, iat === undefined ? undefined : iat * 1000)) {
+        return { ok: false, status: 401, reason: "token revoked" };
+      }
+    } catch (err) {
+      this.deps.metrics.relayErrors.inc({ op: "revocation" });
+      this.deps.log.warn({ err }, "revocation check unavailable; letting the token through");
+    }
+    return result;
   }
 
   /** Node capacity and the per-node connection limits; checked before and again right at upgrade. */

@@ -1,6 +1,6 @@
 import type { Connection } from "../domain/connection.js";
 import type { RoomGrant } from "../domain/room-access.js";
-import type { Session } from "../domain/session.js";
+import type { Session, TokenFacts } from "../domain/session.js";
 import type { WebSocket } from "./uws.js";
 
 /** What the upgrade learnt about a chat socket, handed to `open`. */
@@ -11,6 +11,7 @@ export interface UpgradeInfo {
   readonly exp: number | undefined;
   /** The rooms this identity may use (token `rooms` claim, private rooms, DM membership). */
   readonly grant: RoomGrant;
+  readonly token: TokenFacts | undefined;
 }
 
 /**

@@ -36,6 +36,7 @@ class LaggingStore implements Store {
     return this.inner.range(room, from, to);
   };
   append: Store["append"] = (input) => this.inner.append(input);
+  peek: Store["peek"] = (room) => this.inner.peek(room);
   history: Store["history"] = (room, before, limit) => this.inner.history(room, before, limit);
   isReady = (): boolean => this.inner.isReady();
   close = (): Promise<void> => this.inner.close();

@@ -15,6 +15,8 @@ export class MemoryBackend {
   readonly nodeRooms = new Map<string, Set<string>>();
   /** Shared rate buckets: key -> theoretical arrival time, ms (see MemoryRateLimiter). */
   readonly rates = new Map<string, number>();
+  /** Bans and token revocations (see MemoryModeration): key -> value, with its expiry (ms). */
+  readonly moderation = new Map<string, { value: number; expires: number }>();
 
   subscribe(topic: Topic, listener: (topic: Topic, payload: string) => void): void {
     let set = this.channels.get(topic);
@@ -54,6 +56,7 @@ export class MemoryBackend {
     this.nodes.clear();
     this.nodeRooms.clear();
     this.rates.clear();
+    this.moderation.clear();
   }
 }
 

@@ -56,6 +56,10 @@ export class MemoryPresence implements Presence {
     return Promise.resolve([...(this.backend.presence.get(room)?.keys() ?? [])].sort());
   }
 
+  isPresent(room: string, user: string): Promise<boolean> {
+    return Promise.resolve(this.backend.presence.get(room)?.has(user) ?? false);
+  }
+
   rooms(): Promise<string[]> {
     return Promise.resolve([...this.backend.presence.keys()].sort());
   }

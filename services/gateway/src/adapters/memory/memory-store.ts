@@ -65,6 +65,12 @@ export class MemoryStore implements Store {
     return Promise.resolve({ epoch: room.epoch, offset: room.seq });
   }
 
+  peek(name: string): Promise<StreamHead | undefined> {
+    const room = this.backend.rooms.get(name);
+    if (room === undefined || room.expires <= Date.now()) return Promise.resolve(undefined);
+    return Promise.resolve({ epoch: room.epoch, offset: room.seq });
+  }
+
   range(name: string, from: number, to: number): Promise<RangeResult> {
     const room = this.room(name, Date.now());
     const oldest = room.log[0]?.offset ?? room.seq + 1;

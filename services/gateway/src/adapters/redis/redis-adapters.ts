@@ -6,6 +6,7 @@ import { createCommandClient, createSubscriberClient, isCluster, muteErrors } fr
 import { RedisBroker } from "./redis-broker.js";
 import { ClusterState } from "./redis-cluster-state.js";
 import { RedisKeys } from "./redis-keys.js";
+import { RedisModeration } from "./redis-moderation.js";
 import { RedisPresence } from "./redis-presence.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { RedisStore } from "./redis-store.js";
@@ -41,6 +42,7 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
     store,
     presence,
     limiter,
+    moderation: new RedisModeration(commands, keys),
     async close() {
       await presence.close();
       muteErrors(subscriber);

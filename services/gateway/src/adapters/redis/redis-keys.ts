@@ -20,6 +20,21 @@ export class RedisKeys {
     return `${this.prefix}{${room}}:cid:${user}:${cid}`;
   }
 
+  /** A user's ban from the room (value: until when, ms). */
+  ban(room: string, user: string): string {
+    return `${this.prefix}{${room}}:ban:${user}`;
+  }
+
+  /** A revoked token, by `jti` (no braces around it: revocations spread over the slots). */
+  revokedToken(jti: string): string {
+    return `${this.prefix}rv:jti:${jti}`;
+  }
+
+  /** The cut-off before which every token of the user is revoked (value: ms). */
+  revokedUser(user: string): string {
+    return `${this.prefix}rv:user:${user}`;
+  }
+
   /** user -> number of nodes holding the user in the room */
   presenceUsers(room: string): string {
     return `${this.prefix}{${room}}:pu`;

@@ -72,6 +72,10 @@ export class RedisPresence implements Presence {
     return (await this.redis.hkeys(this.keys.presenceUsers(room))).sort();
   }
 
+  async isPresent(room: string, user: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.presenceUsers(room), user)) === 1;
+  }
+
   async rooms(): Promise<string[]> {
     return (await this.redis.smembers(this.keys.rooms())).sort();
   }

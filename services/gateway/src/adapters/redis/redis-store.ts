@@ -78,6 +78,11 @@ export class RedisStore implements Store {
     return { epoch, offset: Number(seq) };
   }
 
+  async peek(room: string): Promise<StreamHead | undefined> {
+    const [epoch, seq] = await this.redis.hmget(this.keys.meta(room), "epoch", "seq");
+    return epoch === null || epoch === undefined ? undefined : { epoch, offset: Number(seq ?? 0) };
+  }
+
   async range(room: string, from: number, to: number): Promise<RangeResult> {
     if (to < from) {
       const head = await this.head(room);
