@@ -77,14 +77,6 @@ export function attachServerApi(app: TemplatedApp, deps: ServerApiDeps): void {
     app.post(`${SERVER_API_PREFIX}${name}`, (res, req) => {
       // HttpRequest dies when this function returns: copy everything now.
       const presented = presentedKey(req.getHeader(API_KEY_HEADER), req.getHeader("authorization"));
-      const declaredLength = Number(req.getHeader("content-length") || "0");
-      if (!keys.enabled) return fail(res, count, ApiErrorCode.notFound, "the server API is off: set PARLEY_API_KEYS");
-      const keyId = presented === "" ? undefined : keys.match(presented);
-      if (keyId === undefined) {
-        deps.metrics.apiRejected.inc({ reason: "auth" });
-        return fail(res, count, ApiErrorCode.unauthorized, presented === "" ? `pass an API key: ${API_KEY_HEADER}: <key>` : "not a valid API key");
-      }
-      if (declaredLength > MAX_API_BODY_BYTES) return fail(res, count, ApiErrorCode.tooLarge, `the body is larger than ${MAX_API_BODY_BYTES} bytes`);
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
@@ -92,7 +84,7 @@ export function attachServerApi(app: TemplatedApp, deps: ServerApiDeps): void {
       readBody(res, MAX_API_BODY_BYTES, (body) => {
         if (aborted) return;
         const started = performance.now();
-        answer(name, keyId, body).then(
+        answer(name, presented, body).then(
           ([code, result]) => {
             count(code === undefined ? "ok" : code);
             deps.metrics.serverApiDuration.observe({ operation: name }, (performance.now() - started) / 1000);
@@ -116,19 +108,37 @@ export function attachServerApi(app: TemplatedApp, deps: ServerApiDeps): void {
   // Anything else under the prefix: a coded 404, or 405 for an operation asked with another method.
   app.any(`${SERVER_API_PREFIX}*`, (res, req) => {
     const operation = req.getUrl().slice(SERVER_API_PREFIX.length);
-    if (Object.hasOwn(serverOperations, operation)) {
-      deps.metrics.serverApiRequests.inc({ operation, outcome: ApiErrorCode.methodNotAllowed });
-      res.writeStatus(STATUS.method_not_allowed).writeHeader("allow", "POST");
-      writeJson(res, undefined, { error: ApiErrorCode.methodNotAllowed, message: `${operation} takes POST` });
-      return;
-    }
-    deps.metrics.serverApiRequests.inc({ operation: "other", outcome: ApiErrorCode.notFound });
-    writeJson(res, STATUS.not_found, { error: ApiErrorCode.notFound, message: `no operation ${operation.slice(0, 64)}; see ${SERVER_API_PREFIX}openapi.json` });
+    const hasBody = req.getHeader("transfer-encoding") !== "" || !/^0?$/.test(req.getHeader("content-length"));
+    const respond = (): void => {
+      if (Object.hasOwn(serverOperations, operation)) {
+        deps.metrics.serverApiRequests.inc({ operation, outcome: ApiErrorCode.methodNotAllowed });
+        res.writeStatus(STATUS.method_not_allowed).writeHeader("allow", "POST");
+        writeJson(res, undefined, { error: ApiErrorCode.methodNotAllowed, message: `${operation} takes POST` });
+        return;
+      }
+      deps.metrics.serverApiRequests.inc({ operation: "other", outcome: ApiErrorCode.notFound });
+      writeJson(res, STATUS.not_found, { error: ApiErrorCode.notFound, message: `no operation ${operation.slice(0, 64)}; see ${SERVER_API_PREFIX}openapi.json` });
+    };
+    if (!hasBody) return respond();
+    // Read (and drop) the body first, so its bytes are not taken for the next request.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    readBody(res, 0, () => {
+      if (!aborted) res.cork(respond);
+    });
   });
 
   /** Runs one request to its answer: [undefined, result] on success, [code, error body] otherwise. */
-  async function answer(name: ServerOperationName, keyId: string, body: Buffer | "too_large"): Promise<[ApiErrorCode | undefined, unknown]> {
+  async function answer(name: ServerOperationName, presented: string, body: Buffer | "too_large"): Promise<[ApiErrorCode | undefined, unknown]> {
     const refuse = (code: ApiErrorCode, message: string): [ApiErrorCode, unknown] => [code, { error: code, message }];
+    if (!keys.enabled) return refuse(ApiErrorCode.notFound, "the server API is off: set PARLEY_API_KEYS");
+    const keyId = presented === "" ? undefined : keys.match(presented);
+    if (keyId === undefined) {
+      deps.metrics.apiRejected.inc({ reason: "auth" });
+      return refuse(ApiErrorCode.unauthorized, presented === "" ? `pass an API key: ${API_KEY_HEADER}: <key>` : "not a valid API key");
+    }
     if (body === "too_large") return refuse(ApiErrorCode.tooLarge, `the body is larger than ${MAX_API_BODY_BYTES} bytes`);
     if (bucket !== undefined && !(await deps.shared.allow(bucket, keyId))) return refuse(ApiErrorCode.rateLimited, "too many requests for this API key; retry later");
     let value: unknown;
@@ -148,11 +158,6 @@ export function attachServerApi(app: TemplatedApp, deps: ServerApiDeps): void {
       return refuse(ApiErrorCode.unavailable, "the message service is unavailable; retry shortly (with the same idempotency key)");
     }
   }
-}
-
-function fail(res: HttpResponse, count: (outcome: string) => void, code: ApiErrorCode, message: string): void {
-  count(code);
-  writeJson(res, STATUS[code], { error: code, message });
 }
 
 /** A JSON response; `status` undefined when the caller already wrote it (and its headers). */
