@@ -92,9 +92,7 @@ export class UwsConnection implements Connection {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    // Corked: a close asked from outside a uWS callback (a server API control arriving from Redis)
-    // must not write its close frame into whatever socket uWS has corked at that moment.
-    this.ws.cork(() => this.ws.end(code, reason));
+    this.ws.end(code, reason);
   }
 
   subscribe(topic: string): void {
