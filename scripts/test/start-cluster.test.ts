@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,6 +161,9 @@ describe("pnpm start (scripts/src/start-cluster.ts)", () => {
     const ready = await script.waitReady();
     expect(ready).toContain(`ws://127.0.0.1:${base}/ws`);
     expect(ready).toContain(redis.url);
+    // The gateways say whether they serve the web app (their listening signal): so does the ready line.
+    if (existsSync(fileURLToPath(new URL("../../services/web/dist/index.html", import.meta.url)))) expect(ready).toContain(`web http://127.0.0.1:${base}/ |`);
+    else expect(ready).not.toContain("web http");
 
     const gateways = script.children().filter((c) => c.cmd.includes("dist/main.js"));
     expect(gateways).toHaveLength(3);
