@@ -5,20 +5,23 @@
  * processes, and writes a JSON and a Markdown report to test-artifacts/bench/.
  *
  *   pnpm bench            Parley: fan-out ladder, idle connections + memory, DM ping-pong
- *   pnpm bench:compare    Parley, Socket.IO, raw uWS, interleaved rounds; medians and ratios
- *   pnpm bench:smoke      the comparison at smoke sizes (< 1 minute; CI runs it)
+ *   pnpm bench:compare    Parley, Centrifugo, soketi, Socket.IO, raw uWS, interleaved rounds
+ *   pnpm bench:smoke      the comparison at smoke sizes (a few minutes at most; CI runs it)
  *   node loadtest/dist/src/bench.js --help
  *
  * Traffic goes to 127.0.0.1 only; every loop is bounded in count and time; every process
- * started is stopped at the end, on error and on Ctrl-C.
+ * started is stopped at the end, on error and on Ctrl-C. With soketi among the systems the whole
+ * run happens in a network namespace of its own with only a loopback device (see `reexec`).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SYSTEMS } from "./dialects.ts";
 import { parseOptions, type BenchOptions } from "./options.ts";
-import { stopChildrenOnSignals, track } from "./processes.ts";
+import { ensurePeerTools } from "./peer-tools.ts";
+import { setPinning, stopChildrenOnSignals, track } from "./processes.ts";
 import { renderMarkdown, targets, type BenchReport, type CodecFigures } from "./report.ts";
 import { connectionHold, dmPingPong, fanoutLadder, soak, type Log } from "./scenarios.ts";
 import { GATEWAY_MAIN, type SystemOptions } from "./systems.ts";
@@ -27,16 +30,42 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const WANTED_FDS = 200_000;
 
 /**
- * Each socket is a file descriptor: re-run this process under `ulimit -n` raised as far as the
- * hard limit allows (client processes and servers inherit it). Returns false in the re-run.
+ * The outer run: builds or installs the peers it needs while the network is there, then re-runs
+ * this process (1) under `ulimit -n` raised as far as the hard limit allows (each socket is a file
+ * descriptor; client processes and servers inherit it) and (2), when soketi is among the systems,
+ * inside a new network namespace whose only device is loopback (`unshare -n`, root): soketi
+ * always starts UDP discovery, which must reach nothing outside this machine. Every system of the
+ * run shares that namespace, so they are measured alike. Returns false in the re-run.
  */
-function reexecWithMoreFds(): boolean {
+function reexec(): boolean {
   if (process.env["PARLEY_BENCH_FDS"] === "1") return false;
-  const script = `ulimit -n ${WANTED_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
-  const result = spawnSync("bash", ["-c", script, process.execPath, ...process.execArgv, process.argv[1] ?? "", ...process.argv.slice(2)], {
-    stdio: "inherit",
-    env: { ...process.env, PARLEY_BENCH_FDS: "1" },
-  });
+  const argv = process.argv.slice(2);
+  let options: BenchOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return true;
+  }
+  try {
+    ensurePeerTools(options.systems, (line) => console.log(line));
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return true;
+  }
+  const raise = `ulimit -n ${WANTED_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+  const args = [process.execPath, ...process.execArgv, process.argv[1] ?? "", ...argv];
+  const isolate = options.systems.includes("soketi");
+  if (isolate && spawnSync("unshare", ["-n", "true"], { stdio: "ignore" }).status !== 0) {
+    process.stderr.write("bench: soketi runs only in a network namespace of its own (`unshare -n`, which needs root here); run as root or leave it out with --systems\n");
+    process.exitCode = 1;
+    return true;
+  }
+  const result = isolate
+    ? spawnSync("unshare", ["-n", "bash", "-c", `ip link set lo up && ${raise}`, ...args], { stdio: "inherit", env: { ...process.env, PARLEY_BENCH_FDS: "1", PARLEY_BENCH_NETNS: "1" } })
+    : spawnSync("bash", ["-c", raise, ...args], { stdio: "inherit", env: { ...process.env, PARLEY_BENCH_FDS: "1" } });
   process.exitCode = result.status ?? 1;
   return true;
 }
@@ -80,7 +109,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const loadBefore = loadavg().map(round2);
   const log: Log = (line) => console.log(line);
-  log(`parley bench (${options.quick ? "quick" : "full"}): systems ${options.systems.join(", ")}; scenarios ${options.scenarios.join(", ")}; load average ${loadBefore.join(" ")}`);
+  log(
+    `parley bench (${options.quick ? "quick" : "full"}): systems ${options.systems.join(", ")}; scenarios ${options.scenarios.join(", ")}; load average ${loadBefore.join(" ")}` +
+      `${process.env["PARLEY_BENCH_NETNS"] === "1" ? "; in a loopback-only network namespace" : ""}${options.pin ? "; servers pinned to CPU 0, load clients to CPU 1" : ""}`,
+  );
+  if (options.pin) setPinning({ servers: "0", clients: "1" });
   const systemOptions: SystemOptions = {
     nodes: options.nodes,
     gatewayEnv: options.gatewayEnv,
@@ -114,18 +147,21 @@ async function main(): Promise<void> {
     textBytes: options.textBytes,
     stepMs: options.stepMs,
     drainMs: options.drainMs,
+    fixed: options.fixedRates,
     rates: options.rates,
     p99LimitMs: options.p99LimitMs,
     workers: options.workers,
     opensPerSecond: options.opensPerSecond,
-    ...(options.rates.length === 0 ? { search: { start: 100_000, min: 6_000, max: 3_000_000, resolution: 1.2, maxSteps: 7 } } : {}),
   };
+  const search = { start: 100_000, min: 6_000, max: 3_000_000, resolution: 1.2, maxSteps: 7 };
+  /** The first `searchRounds` rounds also search for the sustained rate (unless a --rates ladder replaces it). */
+  const settingsOf = (round: number) => (options.rates.length === 0 && round <= options.searchRounds ? { ...fanoutSettings, search } : fanoutSettings);
   const has = (s: string): boolean => options.scenarios.includes(s as never);
   if (has("fanout")) {
     for (let round = 1; round <= options.rounds; round++) {
       for (const system of options.systems) {
         log(`fan-out, round ${round}/${options.rounds}: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
-        report.fanout.push({ round, ...(await fanoutLadder(system, systemOptions, fanoutSettings, `${run}f${round}${system[0]}`, log)) });
+        report.fanout.push({ round, ...(await fanoutLadder(system, systemOptions, settingsOf(round), `${run}f${round}s${SYSTEMS.indexOf(system)}`, log)) });
       }
     }
   }
@@ -134,7 +170,7 @@ async function main(): Promise<void> {
       log(`connections: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
       const total = system === "parley" ? options.totalConnections : 0;
       report.connections.push(
-        await connectionHold(system, systemOptions, { perNode: options.perNode, total, holdMs: options.holdMs, opensPerSecond: options.opensPerSecond, settleMs: options.quick ? 500 : 3000 }, `${run}c${system[0]}`, log),
+        await connectionHold(system, systemOptions, { perNode: options.perNode, total, holdMs: options.holdMs, opensPerSecond: options.opensPerSecond, settleMs: options.quick ? 500 : 3000 }, `${run}cs${SYSTEMS.indexOf(system)}`, log),
       );
     }
   }
@@ -163,7 +199,7 @@ async function main(): Promise<void> {
   console.log(`Wrote ${join(outDir, `${name}-${stamp}.json`)} and .md`);
 }
 
-if (!reexecWithMoreFds()) {
+if (!reexec()) {
   main().then(
     () => process.exit(process.exitCode ?? 0),
     (err: unknown) => {

@@ -1,4 +1,4 @@
-import type { SystemName } from "./dialects.ts";
+import { dialectOf, type SystemName } from "./dialects.ts";
 import { merge, summarize, type LatencySummary } from "./hist.ts";
 import type { OpenResult, WorkerStats } from "./plan.ts";
 import { WorkerPool } from "./pool.ts";
@@ -29,6 +29,8 @@ export interface StepResult {
   readonly serverCpuUsPerDelivery: number;
   readonly pass: boolean;
   readonly why: string;
+  /** `fixed`: one of the headline's fixed offered rates (always run, never repeated); `ladder` / `search`: the sustained-rate steps. */
+  readonly phase: "fixed" | "ladder" | "search";
   /** 2 when the step failed once without errors and was run again (this is the second run). */
   readonly attempts?: number;
 }
@@ -41,6 +43,11 @@ export interface FanoutSettings {
   readonly textBytes: number;
   readonly stepMs: number;
   readonly drainMs: number;
+  /**
+   * Offered deliveries/s measured first, each once whatever the outcome (the headline: server CPU
+   * per delivery and latency at fixed rates). Passing ones seed the search.
+   */
+  readonly fixed?: readonly number[];
   /** Offered deliveries/s to try, in order; the ladder stops at the first failing step. */
   readonly rates: readonly number[];
   /** A step passes with fan-out p99 at most this (ms), no gaps, no errors, every message delivered. */
@@ -67,10 +74,20 @@ export interface RateSearch {
  * `maxSteps` steps. A step that ended with errors (sockets closed, errors returned) ends the
  * search: the connections it lost would fail every later step.
  */
-export async function searchRate(search: RateSearch, runStep: (offered: number) => Promise<StepResult>): Promise<void> {
-  let pass: number | undefined;
-  let fail: number | undefined;
+export async function searchRate(search: RateSearch, runStep: (offered: number) => Promise<StepResult>, known: { pass?: number; fail?: number } = {}): Promise<void> {
+  let pass = known.pass;
+  let fail = known.fail;
   let rate = search.start;
+  // Rates already measured (the fixed steps) narrow the start: go on above the highest pass, or
+  // between it and the lowest fail.
+  if (pass !== undefined && fail !== undefined) {
+    if (fail / pass <= search.resolution) return;
+    rate = Math.round(Math.sqrt(pass * fail) / 1000) * 1000;
+  } else if (pass !== undefined) {
+    rate = Math.min(search.max, Math.round((pass * 1.5) / 1000) * 1000);
+  } else if (fail !== undefined) {
+    rate = Math.max(search.min, Math.round(fail / 2 / 1000) * 1000);
+  }
   for (let n = 0; n < search.maxSteps; n++) {
     const step = await runStep(rate);
     if (step.pass) pass = Math.max(pass ?? 0, rate);
@@ -119,34 +136,47 @@ export async function fanoutLadder(name: SystemName, options: SystemOptions, set
     log(`  ${name}: ${total} connections in ${Math.max(...open.map((o) => o.ms))} ms${errorCount(setupErrors) > 0 ? `; setup errors (retried) ${JSON.stringify(setupErrors)}` : ""}`);
     await sleep(500);
     // Warm-up at the first rate, not judged: JIT, Redis script cache, socket buffers.
-    const warmRate = (settings.search?.start ?? settings.rates[0] ?? 10_000) / settings.members / settings.rooms / settings.senders;
+    const dialect = dialectOf(name);
+    // Deliveries per send: every member, or every member but the sender where it gets no echo.
+    const perSend = settings.members - (dialect.echo ? 0 : 1);
+    const warmRate = (settings.fixed?.[0] ?? settings.search?.start ?? settings.rates[0] ?? 10_000) / perSend / settings.rooms / settings.senders;
     await pool.step({ perSenderRate: warmRate, durationMs: settings.stepMs >= 3000 ? 2000 : 500, drainMs: settings.drainMs });
     await pool.collect();
     const steps: StepResult[] = [];
-    const runStep = async (offered: number): Promise<StepResult> => {
-      const perSenderRate = offered / settings.members / settings.rooms / settings.senders;
+    const runStep = async (offered: number, phase: StepResult["phase"]): Promise<StepResult> => {
+      const perSenderRate = offered / perSend / settings.rooms / settings.senders;
       let step: StepResult | undefined;
       // A step that failed on latency or delivery alone (no errors: every socket still open) is
-      // run once more: on a shared machine one burst of other work should not decide a step.
-      for (let attempt = 1; attempt <= 2 && (step === undefined || (!step.pass && errorCount(step.errors) === 0)); attempt++) {
+      // run once more: on a shared machine one burst of other work should not decide a step. A
+      // fixed-rate step is a measurement, not a verdict: it runs once.
+      const tries = phase === "fixed" ? 1 : 2;
+      for (let attempt = 1; attempt <= tries && (step === undefined || (!step.pass && errorCount(step.errors) === 0)); attempt++) {
         if (step !== undefined) log(`  ${name} ${fmtRate(offered)}/s failed (${step.why}); once more`);
         const sampler = new UsageSampler(processesOf(system, pool));
         sampler.start();
         const stats = await (pool as WorkerPool).step({ perSenderRate, durationMs: settings.stepMs, drainMs: settings.drainMs });
-        step = { ...judge(offered, stats, settings, sampler.stop()), attempts: attempt };
+        step = { ...judge(offered, stats, settings, perSend, sampler.stop()), phase, attempts: attempt };
       }
       const done = step as StepResult;
       steps.push(done);
       log(
         `  ${name} ${fmtRate(offered)}/s: achieved ${fmtRate(done.achieved)}/s, fan-out p50 ${done.fanout.p50} p99 ${done.fanout.p99} ms, ` +
-          `ack p99 ${done.ack.p99} ms, gaps ${done.gaps}, errors ${errorCount(done.errors)}${done.pass ? "" : ` (fail: ${done.why})`}`,
+          `ack p99 ${done.ack.p99} ms, gaps ${done.gaps}, errors ${errorCount(done.errors)}, server CPU ${(done.serverCpuUsPerDelivery).toFixed(1)} ms/1k${done.pass ? "" : ` (fail: ${done.why})`}`,
       );
       return done;
     };
-    if (settings.search !== undefined) {
-      await searchRate(settings.search, runStep);
-    } else {
-      for (const offered of settings.rates) if (!(await runStep(offered)).pass) break;
+    for (const offered of settings.fixed ?? []) await runStep(offered, "fixed");
+    // A fixed step that lost sockets would fail every later one: no search on a broken system.
+    const broken = steps.some((s) => errorCount(s.errors) > 0);
+    if (settings.search !== undefined && !broken) {
+      const passed = steps.filter((s) => s.pass).map((s) => s.offered);
+      const failed = steps.filter((s) => !s.pass).map((s) => s.offered);
+      await searchRate(settings.search, (offered) => runStep(offered, "search"), {
+        ...(passed.length > 0 ? { pass: Math.max(...passed) } : {}),
+        ...(failed.length > 0 ? { fail: Math.min(...failed) } : {}),
+      });
+    } else if (settings.search === undefined) {
+      for (const offered of settings.rates) if (!(await runStep(offered, "ladder")).pass) break;
     }
     const best = steps.filter((s) => s.pass).sort((a, b) => b.offered - a.offered)[0];
     return { system: name, connections: total, open, steps, sustainedOffered: best?.offered ?? 0, sustainedAchieved: best?.achieved ?? 0 };
@@ -156,10 +186,10 @@ export async function fanoutLadder(name: SystemName, options: SystemOptions, set
   }
 }
 
-function judge(offered: number, stats: readonly WorkerStats[], settings: FanoutSettings, usage: readonly ProcessUsage[]): StepResult {
+function judge(offered: number, stats: readonly WorkerStats[], settings: FanoutSettings, perSend: number, usage: readonly ProcessUsage[]): StepResult {
   const sends = sum(stats, "sends");
   const deliveries = sum(stats, "deliveries");
-  const expected = sends * settings.members;
+  const expected = sends * perSend;
   const fanout = summarize(merge(stats.map((s) => s.fanout)));
   const ack = summarize(merge(stats.map((s) => s.ack)));
   const errors = sumErrors(stats.map((s) => s.errors));
@@ -187,6 +217,7 @@ function judge(offered: number, stats: readonly WorkerStats[], settings: FanoutS
     fanout,
     ack,
     usage,
+    phase: "ladder",
     serverCpuUsPerDelivery: deliveries > 0 ? Math.round((usage.filter((u) => !u.label.startsWith("client")).reduce((n, u) => n + u.cpuSeconds, 0) / deliveries) * 1e7) / 10 : 0,
     pass: reasons.length === 0,
     why: reasons.join("; "),
@@ -214,7 +245,7 @@ export async function soak(options: SystemOptions, settings: FanoutSettings, off
     const started = performance.now();
     while (performance.now() - started < totalMs) {
       const stats = await pool.step({ perSenderRate: offered / settings.members / settings.rooms / settings.senders, durationMs: windowMs, drainMs: settings.drainMs });
-      const step = judge(offered, stats, settings, []);
+      const step = judge(offered, stats, settings, settings.members, []);
       const window = {
         atSeconds: Math.round((performance.now() - started) / 1000),
         rssBytes: system.nodes.map((n) => rssBytes(n.pid) ?? 0),

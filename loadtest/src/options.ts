@@ -16,8 +16,14 @@ export interface BenchOptions {
   readonly textBytes: number;
   readonly stepMs: number;
   readonly drainMs: number;
+  /** Offered deliveries/s each round measures once, whatever the outcome (`--fixed-rates`). */
+  readonly fixedRates: readonly number[];
   /** Fixed ladder (`--rates`); empty: search for the highest passing rate. */
   readonly rates: readonly number[];
+  /** Rounds (the first N) that also search for the sustained rate. */
+  readonly searchRounds: number;
+  /** Servers on core 0, load clients on core 1 (`taskset`), instead of sharing both. */
+  readonly pin: boolean;
   readonly p99LimitMs: number;
   readonly workers: number;
   readonly opensPerSecond: number;
@@ -35,19 +41,24 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: pnpm bench [-- options]      Parley alone (3 gateways + 1 Redis)
-       pnpm bench:compare              Parley, the Socket.IO peer and the raw-uWS limit, interleaved
-       pnpm bench:smoke                the comparison in --quick mode (< 1 minute)
+       pnpm bench:compare              Parley, Centrifugo, soketi, Socket.IO and the raw-uWS limit, interleaved
+       pnpm bench:smoke                the comparison in --quick mode (a few minutes at most)
 
-  --compare                 run every system, interleaved A B C A B C ... (default 3 rounds)
+  --compare                 run every system, interleaved A B C D E A B C D E ... (default 5 rounds)
   --quick                   smoke sizes: small rooms, short steps, few connections
-  --systems a,b             parley, socketio, uws-limit
+  --systems a,b             parley, centrifugo, soketi, socketio, uws-limit
   --scenarios a,b           fanout, connections, dm, soak, codec
   --rounds N                rounds of the fan-out ladder per system
   --rooms N --members N     fan-out rooms and their size (100 x 100)
   --senders N               members of each room that send, sharing its rate (10)
   --text-bytes N            message text length (200)
-  --rates a,b,c             fixed ladder of offered deliveries/s (default: search from 100000,
-                            x1.5 up or /2 down, then bisect to within 20%, at most 7 steps)
+  --fixed-rates a,b,c       offered deliveries/s every round measures once (server CPU per
+                            delivery and latency; default 25000,50000,100000)
+  --search-rounds N         the first N rounds then search for the sustained rate: above the
+                            highest passing fixed rate x1.5 up or /2 down, bisect to within 20%,
+                            at most 7 steps (default 3; 0: no search)
+  --rates a,b,c             instead of the search: a ladder that stops at the first failing step
+  --pin                     servers (and Redis) on core 0, load clients on core 1 (taskset)
   --step-seconds S          length of one step (3)
   --p99-ms N                a step passes with fan-out p99 at most this (50)
   --per-node N              idle connections per node for the memory figure (15000)
@@ -69,7 +80,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     quick,
     systems: compare ? [...SYSTEMS] : (["parley"] as SystemName[]),
     scenarios: (compare ? ["fanout", "connections", "dm", "codec"] : ["fanout", "connections", "dm"]) as Scenario[],
-    rounds: compare && !quick ? 3 : 1,
+    rounds: compare && !quick ? 5 : 1,
     nodes: 3,
     rooms: quick ? 10 : 100,
     members: 100,
@@ -77,7 +88,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     textBytes: 200,
     stepMs: quick ? 1500 : 3000,
     drainMs: quick ? 1500 : 3000,
-    rates: quick ? [10_000, 30_000] : ([] as number[]),
+    fixedRates: quick ? [10_000, 20_000] : [25_000, 50_000, 100_000],
+    rates: [] as number[],
+    searchRounds: quick ? 0 : 3,
+    pin: false,
     p99LimitMs: 50,
     workers: 2,
     opensPerSecond: quick ? 2000 : 4000,
@@ -114,6 +128,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case "--profile":
         o.profile = true;
         break;
+      case "--pin":
+        o.pin = true;
+        break;
       case "--systems":
         o.systems = take().split(",").map((s) => {
           if (!SYSTEMS.includes(s as SystemName)) throw new Error(`unknown system ${s} (${SYSTEMS.join(", ")})`);
@@ -132,6 +149,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case "--senders": o.senders = Math.max(1, num(flag, take())); break;
       case "--text-bytes": o.textBytes = num(flag, take()); break;
       case "--rates": o.rates = take().split(",").map((r) => num(flag, r)); break;
+      case "--fixed-rates": o.fixedRates = take().split(",").filter((r) => r !== "").map((r) => num(flag, r)); break;
+      case "--search-rounds": o.searchRounds = num(flag, take()); break;
       case "--step-seconds": o.stepMs = num(flag, take()) * 1000; break;
       case "--p99-ms": o.p99LimitMs = num(flag, take()); break;
       case "--per-node": o.perNode = num(flag, take()); break;

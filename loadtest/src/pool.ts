@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { FromWorker, OpenPlan, OpenResult, StepRequest, ToWorker, WorkerStats } from "./plan.ts";
-import { track } from "./processes.ts";
+import { pin, track } from "./processes.ts";
 
 const WORKER_MAIN = fileURLToPath(new URL("./worker.js", import.meta.url));
 
@@ -54,7 +54,13 @@ export class WorkerPool {
 
   static start(count: number): WorkerPool {
     // The fd limit is inherited: the bench entry raised it before anything was forked.
-    return new WorkerPool(Array.from({ length: count }, () => new Worker(track(fork(WORKER_MAIN, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] })))));
+    return new WorkerPool(
+      Array.from({ length: count }, () => {
+        const child = track(fork(WORKER_MAIN, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+        pin(child.pid, "clients");
+        return new Worker(child);
+      }),
+    );
   }
 
   get size(): number {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createServer } from "node:net";
 
 /**
@@ -37,9 +37,24 @@ export function track<T extends ChildProcess>(child: T): T {
   return child;
 }
 
-/** Spawns a tracked child whose output is kept (last lines) for error messages. */
+/** `--pin`: the CPUs (taskset list) servers and load clients are confined to; undefined: no pinning. */
+let pinning: { readonly servers: string; readonly clients: string } | undefined;
+
+export function setPinning(cpus: { readonly servers: string; readonly clients: string } | undefined): void {
+  pinning = cpus;
+}
+
+/** Confines every thread of `pid` to the CPUs of its role (threads it starts later inherit it). */
+export function pin(pid: number | undefined, role: "servers" | "clients"): void {
+  if (pinning === undefined || pid === undefined) return;
+  const result = spawnSync("taskset", ["-a", "-p", "-c", pinning[role], String(pid)], { stdio: "ignore" });
+  if (result.status !== 0) throw new Error(`taskset could not pin ${pid} to CPUs ${pinning[role]} (${result.error?.message ?? `exit ${result.status}`})`);
+}
+
+/** Spawns a tracked server process (output kept, last lines, for error messages), pinned under --pin. */
 export function start(command: string, args: readonly string[], options: SpawnOptions & { label: string }): Managed {
   const child = track(spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] }));
+  pin(child.pid, "servers");
   return new Managed(options.label, child);
 }
 

@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SystemName } from "./dialects.ts";
+import { SOKETI_APP, type SystemName } from "./dialects.ts";
+import { centrifugoBinary, soketiMain } from "./peer-tools.ts";
 import type { Target } from "./plan.ts";
 import { freePort, start, sleep, waitHttp, type Managed } from "./processes.ts";
 
@@ -99,9 +100,66 @@ async function startNodes(
   return { nodes, targets: ports.map((port) => ({ host: "127.0.0.1", port })) };
 }
 
+/**
+ * Centrifugo's settings in the bench: the Redis engine (so any node can serve any channel, like
+ * Parley), history and recovery on for every channel (1,000 messages for 7 days, as Parley keeps
+ * a room), anonymous clients that may subscribe and publish (Parley's bench clients are guests),
+ * logs at error.
+ */
+function centrifugoConfig(port: number, redisUrl: string): object {
+  return {
+    http_server: { address: "127.0.0.1", port },
+    log: { level: "error" },
+    health: { enabled: true },
+    engine: { type: "redis", redis: { address: redisUrl } },
+    client: { allow_anonymous_connect_without_token: true },
+    channel: {
+      without_namespace: {
+        history_size: 1000,
+        history_ttl: "168h",
+        force_recovery: true,
+        allow_subscribe_for_anonymous: true,
+        allow_publish_for_anonymous: true,
+        allow_publish_for_subscriber: true,
+      },
+    },
+  };
+}
+
+/**
+ * soketi's settings: the Redis adapter (nodes relay through Redis pub/sub, like Parley), one app
+ * with client events on and its limits raised (enforced, as Parley's are), metrics off. soketi
+ * always starts UDP discovery (node-discover); it is bound to 127.0.0.1 on a port of its own, and
+ * the bench runs in a network namespace with only a loopback device (bench.ts), so its
+ * broadcasts reach nothing outside.
+ */
+function soketiEnv(port: number, redisPort: number, discoveryPort: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SOKETI_HOST: "127.0.0.1",
+    SOKETI_PORT: String(port),
+    SOKETI_ADAPTER_DRIVER: "redis",
+    SOKETI_DB_REDIS_HOST: "127.0.0.1",
+    SOKETI_DB_REDIS_PORT: String(redisPort),
+    SOKETI_DEFAULT_APP_ID: SOKETI_APP.id,
+    SOKETI_DEFAULT_APP_KEY: SOKETI_APP.key,
+    SOKETI_DEFAULT_APP_SECRET: SOKETI_APP.secret,
+    SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES: "true",
+    SOKETI_DEFAULT_APP_MAX_CLIENT_EVENTS_PER_SEC: "100000",
+    SOKETI_DEFAULT_APP_MAX_CONNS: "-1",
+    SOKETI_METRICS_ENABLED: "false",
+    SOKETI_CLUSTER_HOST: "127.0.0.1",
+    SOKETI_CLUSTER_PORT: String(discoveryPort),
+    SOKETI_CLUSTER_BROADCAST_ADDRESS: "127.255.255.255",
+    SOKETI_DEBUG: "false",
+  };
+}
+
 export async function startSystem(name: SystemName, options: SystemOptions, run: string): Promise<RunningSystem> {
   const redis = name === "uws-limit" ? undefined : await startRedis(`${name} redis`);
   let started: { nodes: Managed[]; targets: Target[] };
+  /** Config files of the run (Centrifugo's), removed at stop. */
+  let scratch: string | undefined;
   try {
     if (name === "parley") {
       if (options.cpuProfileDir !== undefined) mkdirSync(options.cpuProfileDir, { recursive: true });
@@ -134,6 +192,28 @@ export async function startSystem(name: SystemName, options: SystemOptions, run:
           ),
         "/readyz",
       );
+    } else if (name === "centrifugo") {
+      const dir = mkdtempSync(join(tmpdir(), "parley-bench-centrifugo-"));
+      scratch = dir;
+      started = await startNodes(
+        name,
+        options.nodes,
+        (i, port) => {
+          const config = join(dir, `node-${i + 1}.json`);
+          writeFileSync(config, JSON.stringify(centrifugoConfig(port, redis?.url ?? "")));
+          return start(centrifugoBinary(), ["--config", config], { label: `centrifugo-${i + 1}`, env: { ...process.env } });
+        },
+        "/health",
+      );
+    } else if (name === "soketi") {
+      const discoveryPort = await freePort();
+      const redisPort = Number(new URL(redis?.url ?? "redis://127.0.0.1:6379").port);
+      started = await startNodes(
+        name,
+        options.nodes,
+        (i, port) => start(process.execPath, [soketiMain(), "start"], { label: `soketi-${i + 1}`, env: soketiEnv(port, redisPort, discoveryPort) }),
+        "/ready",
+      );
     } else if (name === "socketio") {
       started = await startNodes(
         name,
@@ -148,6 +228,7 @@ export async function startSystem(name: SystemName, options: SystemOptions, run:
   } catch (err) {
     await redis?.proc.stop(1000);
     if (redis !== undefined) rmSync(redis.dir, { recursive: true, force: true });
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -160,6 +241,7 @@ export async function startSystem(name: SystemName, options: SystemOptions, run:
       await Promise.all(started.nodes.map((n) => n.stop(15_000)));
       await redis?.proc.stop(2000);
       if (redis !== undefined) rmSync(redis.dir, { recursive: true, force: true });
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

@@ -23,6 +23,8 @@ interface Client {
   settled: boolean;
   opened: boolean;
   sequence: SequenceTracker | undefined;
+  /** What the server's welcome said that a join needs (the dialect's `session`). */
+  session: string;
   /** cid -> scheduled send time (absolute ms) of sends not acknowledged yet. */
   readonly pending: Map<string, number>;
   sent: number;
@@ -148,6 +150,7 @@ function connectOne(p: OpenPlan, index: number, settle: (client: Client, ok: boo
     settled: false,
     opened: false,
     sequence: placement.room !== undefined ? new SequenceTracker() : undefined,
+    session: "",
     pending: new Map(),
     sent: 0,
     nextAt: 0,
@@ -157,8 +160,13 @@ function connectOne(p: OpenPlan, index: number, settle: (client: Client, ok: boo
         open: () => {
           client.opened = true;
           open += 1;
+          const hello = d.hello(placement.user);
+          if (hello !== undefined) client.socket.send(hello);
         },
-        text: (frame) => onFrame(client, frame, settle),
+        text: (frame) => {
+          if (!d.batched || !frame.includes("\n")) onFrame(client, frame, settle);
+          else for (const line of frame.split("\n")) if (line !== "") onFrame(client, line, settle);
+        },
         close: (code, _reason, ours) => {
           if (client.opened) open -= 1;
           client.opened = false;
@@ -187,7 +195,7 @@ function onFrame(client: Client, frame: string, settle: (client: Client, ok: boo
       onMsg(client, frame);
       return;
     case Incoming.Ack: {
-      const id = stringField(frame, "cid");
+      const id = d.ackOf(frame);
       const at = id === undefined ? undefined : client.pending.get(id);
       if (at !== undefined) {
         recordMs(acks, clock() - at);
@@ -202,13 +210,14 @@ function onFrame(client: Client, frame: string, settle: (client: Client, ok: boo
       return;
     }
     case Incoming.Welcome:
-      if (client.place.room !== undefined) client.socket.send(d.join(client.place.room));
+      client.session = d.session(frame);
+      if (client.place.room !== undefined) client.socket.send(d.join(client.place.room, client.session));
       else becomeReady(client, settle);
       return;
     case Incoming.Subscribed:
       {
-        // Without a room position (the Socket.IO peer), the first message sets the baseline.
-        const offset = intField(frame, "offset");
+        // Without a room position (Socket.IO, soketi), the first message sets the baseline.
+        const offset = d.joinedAt(frame);
         if (offset !== undefined && d.roomOffsets) client.sequence?.start(client.place.room ?? "", offset);
       }
       becomeReady(client, settle);
@@ -230,7 +239,7 @@ function onMsg(client: Client, frame: string): void {
   if (latency !== undefined) recordMs(fanout, latency);
   const sequence = client.sequence;
   if (sequence !== undefined) {
-    // Parley: the room's offsets; the peer: each sender's own numbering (`<sender>-<seq>` cids).
+    // Parley, Centrifugo: the room's offsets; the others: each sender's own numbering (`<sender>-<seq>` cids).
     let key = client.place.room ?? "";
     let position: number | undefined;
     if ((dialect as Dialect).roomOffsets) {
@@ -295,9 +304,10 @@ async function step(request: StepRequest): Promise<void> {
         while (c.nextAt <= now && c.nextAt < end) {
           if (now - c.nextAt > 10) counters.lateSends += 1;
           const stamp = performance.timeOrigin + c.nextAt;
-          const id = cid(`${p.run}s${c.index}`, ++c.sent);
-          c.pending.set(id, stamp);
-          c.socket.send(d.send(c.place.room as string, stampedText(stamp, p.textBytes), id));
+          const seq = ++c.sent;
+          const id = cid(`${p.run}s${c.index}`, seq);
+          if (d.acks) c.pending.set(d.ackKey(id, seq), stamp);
+          c.socket.send(d.send(c.place.room as string, stampedText(stamp, p.textBytes), id, seq));
           counters.sends += 1;
           c.nextAt += period;
         }

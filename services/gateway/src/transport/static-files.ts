@@ -2,20 +2,26 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { brotliCompress, constants as zlib, gzip } from "node:zlib";
 import type { Logger } from "pino";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.js";
 
 /**
- * The built web app, served from memory at `/`. Every file under the root is read (and
- * compressed) once at start, so a request is a map lookup: a path that is not a key is not
- * served, which rules out traversal (`..`, encoded slashes, symlinks out of the root) by
- * construction. Anything not found yields to the next route (the JSON 404).
+ * The built web app, served from memory at `/`. Every file under the root is read once at start,
+ * so a request is a map lookup: a path that is not a key is not served, which rules out traversal
+ * (`..`, encoded slashes, symlinks out of the root) by construction. Anything not found yields to
+ * the next route (the JSON 404).
+ *
+ * The gzip and brotli variants are made after start, in libuv's thread pool (`compressSite`):
+ * done synchronously they held every gateway's event loop for 150-270 ms at start on the 2-core
+ * bench machine (BENCHMARKS.md). Until a file's variant exists it is served uncompressed.
  */
 export interface StaticFile {
   readonly body: Buffer;
-  readonly gzip: Buffer | undefined;
-  readonly brotli: Buffer | undefined;
+  /** Set once `compressSite` made it (when it is smaller than the body). */
+  gzip: Buffer | undefined;
+  brotli: Buffer | undefined;
   readonly type: string;
   readonly etag: string;
   readonly cacheControl: string;
@@ -118,15 +124,10 @@ export function loadStaticSite(root: string): StaticSite {
 
 function prepare(key: string, body: Buffer): StaticFile {
   const ext = extname(key).toLowerCase();
-  const compress = COMPRESSIBLE.has(ext) && body.length >= 1024;
-  const gzip = compress ? smaller(gzipSync(body, { level: 9 }), body) : undefined;
-  const brotli = compress
-    ? smaller(brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } }), body)
-    : undefined;
   return {
     body,
-    gzip,
-    brotli,
+    gzip: undefined,
+    brotli: undefined,
     type: TYPES[ext] ?? "application/octet-stream",
     etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`,
     cacheControl: HASHED.test(key) ? IMMUTABLE : REVALIDATE,
@@ -135,6 +136,27 @@ function prepare(key: string, body: Buffer): StaticFile {
 
 function smaller(compressed: Buffer, original: Buffer): Buffer | undefined {
   return compressed.length < original.length ? compressed : undefined;
+}
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
+/**
+ * Makes the gzip and brotli variants of every compressible file of 1 KB or more, off the event
+ * loop (zlib's asynchronous API runs in libuv's thread pool); resolves when all are in place.
+ */
+export async function compressSite(site: StaticSite): Promise<void> {
+  await Promise.all(
+    [...site.files].map(async ([key, file]) => {
+      if (!COMPRESSIBLE.has(extname(key).toLowerCase()) || file.body.length < 1024) return;
+      const [gz, br] = await Promise.all([
+        gzipAsync(file.body, { level: 9 }),
+        brotliAsync(file.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: file.body.length } }),
+      ]);
+      file.gzip = smaller(gz, file.body);
+      file.brotli = smaller(br, file.body);
+    }),
+  );
 }
 
 /** The file a request path names, if any: `/` is index.html; nothing outside the map exists. */
@@ -171,6 +193,7 @@ export function attachWebApp(app: TemplatedApp, configuredRoot: string | undefin
   }
   attachStaticFiles(app, site);
   log.info({ webRoot: root, files: site.files.size, bytes: site.bytes }, "serving the web app");
+  compressSite(site).catch((err: unknown) => log.warn({ err }, "web app compression failed; serving it uncompressed"));
   return site;
 }
 
