@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     workers: options.workers,
     opensPerSecond: options.opensPerSecond,
   };
-  const search = { start: 100_000, min: 6_000, max: 3_000_000, resolution: 1.2, maxSteps: 7 };
+  const search = { start: 100_000, min: 6_000, max: 3_000_000, resolution: 1.2, maxSteps: options.compare ? 5 : 7 };
   /** The first `searchRounds` rounds also search for the sustained rate (unless a --rates ladder replaces it). */
   const settingsOf = (round: number) => (options.rates.length === 0 && round <= options.searchRounds ? { ...fanoutSettings, search } : fanoutSettings);
   const has = (s: string): boolean => options.scenarios.includes(s as never);

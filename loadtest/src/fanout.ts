@@ -74,6 +74,12 @@ export interface RateSearch {
  * `maxSteps` steps. A step that ended with errors (sockets closed, errors returned) ends the
  * search: the connections it lost would fail every later step.
  */
+/** `n` to two significant figures (73,481 -> 73,000; 566 -> 570): readable rates at any scale. */
+function roundRate(n: number): number {
+  const unit = 10 ** Math.max(0, Math.floor(Math.log10(Math.max(1, n))) - 1);
+  return Math.round(n / unit) * unit;
+}
+
 export async function searchRate(search: RateSearch, runStep: (offered: number) => Promise<StepResult>, known: { pass?: number; fail?: number } = {}): Promise<void> {
   let pass = known.pass;
   let fail = known.fail;
@@ -82,11 +88,11 @@ export async function searchRate(search: RateSearch, runStep: (offered: number) 
   // between it and the lowest fail.
   if (pass !== undefined && fail !== undefined) {
     if (fail / pass <= search.resolution) return;
-    rate = Math.round(Math.sqrt(pass * fail) / 1000) * 1000;
+    rate = roundRate(Math.sqrt(pass * fail));
   } else if (pass !== undefined) {
-    rate = Math.min(search.max, Math.round((pass * 1.5) / 1000) * 1000);
+    rate = Math.min(search.max, roundRate(pass * 1.5));
   } else if (fail !== undefined) {
-    rate = Math.max(search.min, Math.round(fail / 2 / 1000) * 1000);
+    rate = Math.max(search.min, roundRate(fail / 2));
   }
   for (let n = 0; n < search.maxSteps; n++) {
     const step = await runStep(rate);
@@ -104,7 +110,7 @@ export async function searchRate(search: RateSearch, runStep: (offered: number) 
       if (rate <= search.min) return;
       next = Math.max(search.min, rate / 2);
     }
-    rate = Math.round(next / 1000) * 1000;
+    rate = roundRate(next);
   }
 }
 
@@ -140,7 +146,7 @@ export async function fanoutLadder(name: SystemName, options: SystemOptions, set
     // Deliveries per send: every member, or every member but the sender where it gets no echo.
     const perSend = settings.members - (dialect.echo ? 0 : 1);
     const warmRate = (settings.fixed?.[0] ?? settings.search?.start ?? settings.rates[0] ?? 10_000) / perSend / settings.rooms / settings.senders;
-    await pool.step({ perSenderRate: warmRate, durationMs: settings.stepMs >= 3000 ? 2000 : 500, drainMs: settings.drainMs });
+    await pool.step({ perSenderRate: warmRate, durationMs: settings.stepMs >= 2000 ? 1500 : 500, drainMs: settings.drainMs });
     await pool.collect();
     const steps: StepResult[] = [];
     const runStep = async (offered: number, phase: StepResult["phase"]): Promise<StepResult> => {

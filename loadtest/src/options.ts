@@ -56,10 +56,10 @@ export const USAGE = `usage: pnpm bench [-- options]      Parley alone (3 gatewa
                             delivery and latency; default 25000,50000,100000)
   --search-rounds N         the first N rounds then search for the sustained rate: above the
                             highest passing fixed rate x1.5 up or /2 down, bisect to within 20%,
-                            at most 7 steps (default 3; 0: no search)
+                            at most 7 steps, 5 with --compare (default 3; 0: no search)
   --rates a,b,c             instead of the search: a ladder that stops at the first failing step
   --pin                     servers (and Redis) on core 0, load clients on core 1 (taskset)
-  --step-seconds S          length of one step (3)
+  --step-seconds S          length of one step (3; 2 with --compare)
   --p99-ms N                a step passes with fan-out p99 at most this (50)
   --per-node N              idle connections per node for the memory figure (15000)
   --connections N           then grow the cluster to N connections and hold (50000)
@@ -86,7 +86,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     members: 100,
     senders: 10,
     textBytes: 200,
-    stepMs: quick ? 1500 : 3000,
+    // Compare runs 5 systems x 5 rounds: 2 s steps keep it within ~15 minutes (CPU time over a
+    // 2 s step at 25k deliveries/s is ~0.5 s of server CPU: 10 ms /proc ticks are 2% of it).
+    stepMs: quick ? 1500 : compare ? 2000 : 3000,
     drainMs: quick ? 1500 : 3000,
     fixedRates: quick ? [10_000, 20_000] : [25_000, 50_000, 100_000],
     rates: [] as number[],

@@ -90,7 +90,9 @@ export class WorkerPool {
 
   /** Closes every connection, then the processes; kills what does not exit. */
   async close(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.request({ op: "close" }, 20_000)));
+    // A client still busy with a request that failed elsewhere (Promise.all gave up on it) cannot
+    // take another: it is killed below like one that does not answer.
+    await Promise.allSettled(this.workers.map(async (w) => w.request({ op: "close" }, 20_000)));
     for (const w of this.workers) if (w.proc.exitCode === null) w.proc.kill("SIGKILL");
     await Promise.all(this.workers.map((w) => w.exited));
   }

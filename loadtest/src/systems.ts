@@ -118,6 +118,7 @@ function centrifugoConfig(port: number, redisUrl: string): object {
         history_size: 1000,
         history_ttl: "168h",
         force_recovery: true,
+        allow_subscribe_for_client: true,
         allow_subscribe_for_anonymous: true,
         allow_publish_for_anonymous: true,
         allow_publish_for_subscriber: true,
