@@ -114,6 +114,9 @@ export async function searchRate(search: RateSearch, runStep: (offered: number) 
   }
 }
 
+/** The longest wait for a lagging system's backlog between two steps. */
+const SETTLE_MS = 20_000;
+
 export interface FanoutResult {
   readonly system: SystemName;
   readonly connections: number;
@@ -165,6 +168,11 @@ export async function fanoutLadder(name: SystemName, options: SystemOptions, set
       }
       const done = step as StepResult;
       steps.push(done);
+      // A system that fell behind is still delivering the backlog: let it finish (bounded) so the
+      // next step measures its own messages, not this one's.
+      if (done.deliveries < done.expected * 0.999 || done.fanout.p99 > settings.p99LimitMs) {
+        await (pool as WorkerPool).step({ perSenderRate: 0, durationMs: 0, drainMs: SETTLE_MS });
+      }
       log(
         `  ${name} ${fmtRate(offered)}/s: achieved ${fmtRate(done.achieved)}/s, fan-out p50 ${done.fanout.p50} p99 ${done.fanout.p99} ms, ` +
           `ack p99 ${done.ack.p99} ms, gaps ${done.gaps}, errors ${errorCount(done.errors)}, server CPU ${(done.serverCpuUsPerDelivery).toFixed(1)} ms/1k${done.pass ? "" : ` (fail: ${done.why})`}`,

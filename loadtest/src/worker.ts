@@ -291,7 +291,8 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function step(request: StepRequest): Promise<void> {
   const p = plan as OpenPlan;
   const d = dialect as Dialect;
-  const senders = clients.filter((c) => c.place.active && c.ready && c.place.room !== undefined);
+  // A rate of 0 sends nothing: the step only waits for the previous one's backlog (see fanout.ts).
+  const senders = request.perSenderRate > 0 ? clients.filter((c) => c.place.active && c.ready && c.place.room !== undefined) : [];
   const period = 1000 / request.perSenderRate;
   const start = performance.now() + 20;
   const end = start + request.durationMs;

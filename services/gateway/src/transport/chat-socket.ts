@@ -66,6 +66,14 @@ export class ChatSocket {
         perAddress: (ip) => this.perAddress.get(ip),
         perUser: (user) => this.deps.chat.tabs(user),
       },
+      corkElsewhere: (fn) => {
+        for (const conn of this.open) {
+          if (conn.closed) continue;
+          conn.corkAround(fn);
+          return true;
+        }
+        return false;
+      },
     });
   }
 

@@ -32,6 +32,11 @@ export interface UpgradeGateDeps {
   readonly moderation: Moderation;
   /** True while the node drains: upgrades are refused. */
   readonly isDraining: () => boolean;
+  /**
+   * Runs `fn` inside the cork of another open WebSocket of this node and returns true; false
+   * (without running it) when there is none. See `answerLater` for why.
+   */
+  readonly corkElsewhere?: (fn: () => void) => boolean;
 }
 
 export interface RouteRules {
@@ -137,14 +142,14 @@ export class UpgradeGate {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
-        res.cork(() => finish(result, addressAllowed));
+        this.answerLater(res, () => finish(result, addressAllowed));
       },
       (err: unknown) => {
         clearTimeout(timer);
         deps.log.error({ err }, "upgrade check failed unexpectedly");
         if (settled) return;
         settled = true;
-        res.cork(() => finish({ ok: false, status: 401, reason: "invalid token" }, true));
+        this.answerLater(res, () => finish({ ok: false, status: 401, reason: "invalid token" }, true));
       },
     );
   }
@@ -168,6 +173,25 @@ export class UpgradeGate {
       this.deps.log.warn({ err }, "revocation check unavailable; letting the token through");
     }
     return result;
+  }
+
+  /**
+   * Answers a handshake after its asynchronous checks: `res.cork(answer)`, as uWS wants for
+   * writes outside its own callbacks (without a cork uWS.js prints a warning per upgrade), but
+   * nested in the cork of another open WebSocket when there is one. Why: the uWS in this repack
+   * predates uWebSockets fe7c01a ("Fix cork() closing a WebSocket that was upgraded
+   * asynchronously", v20.79). When `res.cork` is where the upgrade happens, uWS reallocates the
+   * socket in place (the WebSocket's data is smaller than the HTTP response's), misses that it
+   * became a WebSocket, and runs its HTTP `Connection: close` check on freed memory: now and then
+   * it closes the fresh socket right after `open` (1006, no close frame; loadtest's "connection
+   * ramp and hold" failed so in 3 of 20 runs of the old build against 0 of 20 of this one,
+   * interleaved on a busy machine). While another socket holds the cork,
+   * `res.cork` only runs `answer` (uWS cannot cork two sockets), the upgrade writes straight to
+   * the socket and that check never runs. A node's first socket still takes the plain path.
+   */
+  private answerLater(res: HttpResponse, answer: () => void): void {
+    const corked = (): void => void res.cork(answer);
+    if (this.deps.corkElsewhere?.(corked) !== true) corked();
   }
 
   /** Node capacity and the per-node connection limits; checked before and again right at upgrade. */

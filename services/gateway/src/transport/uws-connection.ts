@@ -108,6 +108,11 @@ export class UwsConnection implements Connection {
     this.subscribers.remove(topic, this);
   }
 
+  /** Runs `fn` with this socket corked (see UpgradeGate.answerLater). */
+  corkAround(fn: () => void): void {
+    this.ws.cork(fn);
+  }
+
   /** The socket is gone (uWS dropped its subscriptions itself): forget ours. */
   release(): void {
     if (this.topics === undefined) return;
