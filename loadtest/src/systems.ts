@@ -92,7 +92,8 @@ async function startNodes(
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const nodes = ports.map((port, i) => launch(i, port));
   try {
-    await Promise.all(nodes.map((node, i) => waitHttp(`http://127.0.0.1:${ports[i]}${readyPath}`, node)));
+    // soketi loads ~300 MB of modules at start: on a loaded machine that alone can take 20 s.
+    await Promise.all(nodes.map((node, i) => waitHttp(`http://127.0.0.1:${ports[i]}${readyPath}`, node, 60_000)));
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop(1000)));
     throw new Error(`${name}: ${(err as Error).message}`);
