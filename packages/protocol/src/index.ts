@@ -11,3 +11,4 @@ export * from "./server-api.js";
 export { serverApiDocument } from "./openapi.js";
 export { decodeServerBody } from "./server-api-decode.js";
 export type { BodyResult } from "./server-api-decode.js";
+export { WEBHOOK_EVENT_TYPES, WebhookEventType } from "./webhook-events.js";

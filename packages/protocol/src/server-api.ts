@@ -123,6 +123,32 @@ export const HistoryPage = Type.Object(
   closed,
 );
 
+export const DeadLettersBody = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, closed);
+export const DeadLetter = Type.Object(
+  {
+    /** The event id (`webhook-id`) the receiver would have deduplicated by. */
+    id: Type.String(),
+    endpoint: Type.String(),
+    type: Type.String(),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    /** When the event happened, and when it was given up on (ms). */
+    at: Type.Integer(),
+    deadAt: Type.Integer(),
+    attempts: Type.Integer({ minimum: 1 }),
+    lastError: Type.String(),
+  },
+  closed,
+);
+export const DeadLetterList = Type.Object({ deadLetters: Type.Array(DeadLetter) }, closed);
+export const ReplayBody = Type.Object(
+  {
+    /** The dead letters to send again; omitted: all of them. */
+    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 1000 })),
+  },
+  closed,
+);
+export const Replayed = Type.Object({ replayed: Type.Integer({ minimum: 0 }), failed: Type.Integer({ minimum: 0 }) }, closed);
+
 /** Codes of the server API's JSON errors (`{error, message}`); the message may change, the code not. */
 export const ApiErrorCode = {
   /** No API key, or not one of the configured ones (401). */
@@ -182,6 +208,8 @@ export const serverOperations = {
   presence: { summary: "Users present in a room, and their count", body: RoomBody, result: RoomPresence, notFound: true },
   room: { summary: "A room's epoch, head offset and members", body: RoomBody, result: RoomInfo, notFound: true },
   history: { summary: "Stored messages of a room, paged backwards like the client's history", body: HistoryBody, result: HistoryPage, notFound: true },
+  dead_letters: { summary: "Webhook events whose retries ran out, newest first", body: DeadLettersBody, result: DeadLetterList, notFound: false },
+  replay_dead_letters: { summary: "Send dead letters again now; delivered ones are removed", body: ReplayBody, result: Replayed, notFound: false },
 } as const satisfies Record<string, ServerOperation>;
 
 export type ServerOperationName = keyof typeof serverOperations;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Limits, isValidUser } from "@parley/protocol";
+import { Limits, WEBHOOK_EVENT_TYPES, isValidUser } from "@parley/protocol";
 import { roomPatternsProblem } from "./domain/room-access.js";
 
 /**
@@ -39,6 +39,32 @@ export interface AuthConfig {
   readonly allowedOrigins: readonly string[] | "*" | undefined;
   /** `PARLEY_SYSTEM_USER`: the sender of the server API's system messages; no client may take this name. */
   readonly systemUser: string;
+}
+
+/** A webhook receiver (`PARLEY_WEBHOOKS` / `PARLEY_WEBHOOKS_FILE`: a JSON array of these). */
+export interface WebhookEndpoint {
+  /** Stable name (`[A-Za-z0-9_-]{1,32}`): what the delivery cursors and dead letters are kept under. */
+  readonly id: string;
+  readonly url: string;
+  /** The Standard Webhooks signing secret (`whsec_` + base64). */
+  readonly secret: string;
+  /** Event types to send (see WEBHOOK_EVENT_TYPES); undefined: all of them. */
+  readonly events: readonly string[] | undefined;
+}
+
+export interface WebhooksConfig {
+  readonly endpoints: readonly WebhookEndpoint[];
+  /** A delivery that has not answered by then counts as failed (`PARLEY_WEBHOOK_TIMEOUT_MS`). */
+  readonly timeoutMs: number;
+  /** Retries go on this long after an event's first failure, then it is a dead letter (`PARLEY_WEBHOOK_RETRY_SECONDS`). */
+  readonly retryMs: number;
+  /** First retry delay; it doubles (with full jitter) up to `backoffMaxMs`. */
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  /** Events kept per room at most (`PARLEY_WEBHOOK_OUTBOX_MAX`), a bound for receivers down very long. */
+  readonly outboxMax: number;
+  /** How often a dispatcher looks at its shards' rooms (`PARLEY_WEBHOOK_POLL_MS`). */
+  readonly pollMs: number;
 }
 
 export interface ServerApiConfig {
@@ -122,6 +148,7 @@ export interface Config {
   readonly presence: PresenceConfig;
   readonly drain: DrainConfig;
   readonly serverApi: ServerApiConfig;
+  readonly webhooks: WebhooksConfig;
   readonly logLevel: string;
 }
 
@@ -267,6 +294,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const apiRate = r.number("PARLEY_API_RATE_PER_SECOND", 200, 0, 1_000_000);
 
+  const endpoints = readWebhooks(r.raw("PARLEY_WEBHOOKS"), r.raw("PARLEY_WEBHOOKS_FILE"), r.problems);
+  if (endpoints.length > 0 && redisUrl === "memory" && clusterNodes.length === 0) {
+    r.problems.push("PARLEY_WEBHOOKS needs Redis (REDIS_URL or REDIS_CLUSTER_NODES): the outbox lives beside the rooms");
+  }
+  const backoffMs = r.int("PARLEY_WEBHOOK_BACKOFF_MS", 1000, 10, 3_600_000);
+
   const webRoot = r.raw("PARLEY_WEB_ROOT");
   if (webRoot !== undefined && !existsSync(join(webRoot, "index.html"))) {
     r.problems.push(`PARLEY_WEB_ROOT=${webRoot} holds no index.html: build the app (pnpm build) or unset it`);
@@ -329,6 +362,15 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: r.int("PARLEY_DRAIN_BATCH", 500, 1, 1_000_000),
       batchIntervalMs: r.int("PARLEY_DRAIN_INTERVAL_MS", 50, 0, 10_000),
     },
+    webhooks: {
+      endpoints,
+      timeoutMs: r.int("PARLEY_WEBHOOK_TIMEOUT_MS", 10_000, 100, 120_000),
+      retryMs: r.int("PARLEY_WEBHOOK_RETRY_SECONDS", 6 * 3600, 1, 7 * 24 * 3600) * 1000,
+      backoffMs,
+      backoffMaxMs: r.int("PARLEY_WEBHOOK_BACKOFF_MAX_MS", 600_000, backoffMs, 24 * 3_600_000),
+      outboxMax: r.int("PARLEY_WEBHOOK_OUTBOX_MAX", 100_000, 100, 100_000_000),
+      pollMs: r.int("PARLEY_WEBHOOK_POLL_MS", 200, 10, 60_000),
+    },
     serverApi: {
       keys: apiKeys,
       ratePerSecond: apiRate,
@@ -339,6 +381,46 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+/** Webhook endpoints from JSON (inline or a file), each checked; problems are reported, not thrown. */
+function readWebhooks(inline: string | undefined, file: string | undefined, problems: string[]): WebhookEndpoint[] {
+  const sources: [string, string][] = [];
+  if (inline !== undefined) sources.push(["PARLEY_WEBHOOKS", inline]);
+  if (file !== undefined) {
+    try {
+      sources.push([`PARLEY_WEBHOOKS_FILE=${file}`, readFileSync(file, "utf8")]);
+    } catch (err) {
+      problems.push(`PARLEY_WEBHOOKS_FILE=${file} cannot be read (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  const endpoints: WebhookEndpoint[] = [];
+  for (const [name, text] of sources) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      problems.push(`${name} is not JSON: a list of {"id", "url", "secret", "events"?}`);
+      continue;
+    }
+    if (!Array.isArray(parsed)) {
+      problems.push(`${name} must be a JSON list of {"id", "url", "secret", "events"?}`);
+      continue;
+    }
+    for (const [i, raw] of parsed.entries()) {
+      const entry = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+      const where = `${name} entry ${i + 1}`;
+      const { id, url, secret, events } = entry;
+      if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`${where}: "id" must be 1-32 of A-Z a-z 0-9 _ -`);
+      else if (endpoints.some((e) => e.id === id)) problems.push(`${where}: the id ${id} is used twice`);
+      if (typeof url !== "string" || !/^https?:\/\/\S+$/.test(url)) problems.push(`${where}: "url" must be an http(s) URL`);
+      if (typeof secret !== "string" || !/^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) problems.push(`${where}: "secret" must be whsec_ followed by base64 (at least 16 characters)`);
+      const list = events === undefined ? undefined : Array.isArray(events) && events.every((e) => typeof e === "string" && (WEBHOOK_EVENT_TYPES as readonly string[]).includes(e)) ? (events as string[]) : null;
+      if (list === null) problems.push(`${where}: "events" must be a list of ${WEBHOOK_EVENT_TYPES.join(", ")}`);
+      if (typeof id === "string" && typeof url === "string" && typeof secret === "string" && list !== null) endpoints.push({ id, url, secret, events: list });
+    }
+  }
+  return endpoints;
 }
 
 /** API keys from a file: one a line; blank lines and `#` comments are skipped. */

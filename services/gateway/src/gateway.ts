@@ -11,6 +11,8 @@ import { ClientAddress } from "./transport/client-address.js";
 import { attachHttpRoutes, attachNotFound } from "./transport/http-routes.js";
 import { attachServerApi } from "./transport/server-api.js";
 import { ServerOps } from "./domain/server-ops.js";
+import { DeadLetters, WebhookDispatcher } from "./domain/webhook-dispatcher.js";
+import { HttpWebhookSender } from "./adapters/http/webhook-sender.js";
 import { IdentityVerifier } from "./transport/identity.js";
 import { attachWebApp } from "./transport/static-files.js";
 import type { TemplatedApp, us_listen_socket } from "./transport/uws.js";
@@ -38,6 +40,8 @@ export class Gateway {
   private readonly chatSocket: ChatSocket;
   private readonly backendProbe: NodeJS.Timeout;
   private readonly verifier: IdentityVerifier;
+  /** Drains the outbox to the webhook endpoints (only with PARLEY_WEBHOOKS). */
+  private readonly dispatcher: WebhookDispatcher | undefined;
   /** Whether `/` serves the web app (a build was found and loaded). */
   readonly servesWebApp: boolean;
 
@@ -96,6 +100,20 @@ export class Gateway {
       guests: config.auth.guests,
       metrics,
     });
+    const sender = new HttpWebhookSender(config.webhooks.timeoutMs);
+    const outbox = adapters.outbox;
+    this.dispatcher =
+      outbox === undefined
+        ? undefined
+        : new WebhookDispatcher({
+            nodeId: config.server.nodeId,
+            outbox,
+            sender,
+            config: config.webhooks,
+            liveNodes: async () => (await adapters.presence.nodes()).length,
+            metrics,
+            log: log.child({ component: "webhooks" }),
+          });
     attachServerApi(app, {
       ops: new ServerOps({
         chat: this.chat,
@@ -105,6 +123,7 @@ export class Gateway {
         systemUser: config.auth.systemUser,
         maxTextLength: config.limits.maxTextLength,
         revocationTtlMs: config.serverApi.revocationTtlSeconds * 1000,
+        deadLetters: new DeadLetters(outbox, sender, config.webhooks.endpoints, metrics),
       }),
       config: config.serverApi,
       shared,
@@ -138,6 +157,7 @@ export class Gateway {
     this.publicSocket = await listenOn(this.app, config.server.host, config.server.port, "PORT");
     this.adminSocket = await listenOn(this.admin, config.server.host, config.server.adminPort, "ADMIN_PORT");
     this.deps.adapters.presence.start(() => ({ connections: this.chatSocket.size }));
+    this.dispatcher?.start();
     return { port: uws.us_socket_local_port(this.publicSocket), adminPort: uws.us_socket_local_port(this.adminSocket) };
   }
 
@@ -158,6 +178,9 @@ export class Gateway {
     await this.chat.settle();
     this.chatSocket.stop();
     clearInterval(this.backendProbe);
+    // After the sessions' presence cleanup (its events are in the outbox): other gateways
+    // take the shards over at once and deliver them.
+    await this.dispatcher?.stop();
     await adapters.close();
     if (this.adminSocket !== undefined) uws.us_listen_socket_close(this.adminSocket);
     this.adminSocket = undefined;

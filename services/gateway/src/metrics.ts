@@ -85,6 +85,33 @@ export function createMetrics() {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    webhookDeliveries: new Counter({
+      name: "parley_webhook_deliveries_total",
+      help: "Webhook delivery attempts by outcome (delivered: 2xx; failed: will be retried; dead: retries exhausted; replayed: a dead letter delivered on request)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    webhookLatency: new Histogram({
+      name: "parley_webhook_delivery_latency_seconds",
+      help: "Time from an event being recorded to its delivery (2xx), retries included",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600],
+      registers,
+    }),
+    webhookOldestUndelivered: new Gauge({
+      name: "parley_webhook_oldest_undelivered_seconds",
+      help: "Age of the oldest event this node's dispatcher shards have not delivered yet (0: none pending)",
+      registers,
+    }),
+    webhookDeadLetters: new Gauge({
+      name: "parley_webhook_dead_letters",
+      help: "Webhook events kept as dead letters (cluster-wide count, as seen by this node)",
+      registers,
+    }),
+    webhookShards: new Gauge({
+      name: "parley_webhook_shards",
+      help: "Webhook dispatcher shards this node holds",
+      registers,
+    }),
     httpNotFound: new Counter({
       name: "parley_http_not_found_total",
       help: "HTTP requests on the public port that matched no route (404), malformed WebSocket handshakes included",
@@ -162,6 +189,7 @@ function zeroLabelledCounters(metrics: {
   sharedRateLimited: Counter<"bucket">;
   apiRejected: Counter<"reason">;
   serverApiRequests: Counter<"operation" | "outcome">;
+  webhookDeliveries: Counter<"outcome">;
   resumes: Counter<"outcome">;
   gapRepairs: Counter<"outcome">;
 }): void {
@@ -171,6 +199,7 @@ function zeroLabelledCounters(metrics: {
   for (const bucket of ["user", "ip", "api"]) metrics.sharedRateLimited.inc({ bucket }, 0);
   for (const reason of ["auth", "forbidden", "rate_limited", "bad_request"]) metrics.apiRejected.inc({ reason }, 0);
   for (const outcome of ["recovered", "lost"]) metrics.resumes.inc({ outcome }, 0);
+  for (const outcome of ["delivered", "failed", "dead", "replayed"]) metrics.webhookDeliveries.inc({ outcome }, 0);
   for (const operation of Object.keys(serverOperations)) {
     for (const outcome of ["ok", ...Object.values(ApiErrorCode)]) metrics.serverApiRequests.inc({ operation, outcome }, 0);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { Broker, Moderation, Presence, RateLimiter, Store } from "../domain/ports.js";
+import type { Broker, Moderation, Outbox, Presence, RateLimiter, Store } from "../domain/ports.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
 import { MemoryModeration } from "./memory/memory-moderation.js";
@@ -17,6 +17,8 @@ export interface Adapters {
   readonly limiter: RateLimiter;
   /** Room bans and token revocations. */
   readonly moderation: Moderation;
+  /** Webhook events (Redis only: PARLEY_WEBHOOKS needs Redis); undefined without webhooks. */
+  readonly outbox: Outbox | undefined;
   /** Closes the backend connections after the domain stopped using them. */
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export function createMemoryAdapters(config: Config, backend = new MemoryBackend
     presence,
     limiter,
     moderation: new MemoryModeration(backend),
+    outbox: undefined,
     async close() {
       await Promise.all([broker.close(), store.close(), presence.close()]);
     },

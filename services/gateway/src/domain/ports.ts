@@ -155,6 +155,66 @@ export interface NodeInfo {
 /** The pseudo-room holding every connected user; its name can never be a real room's. */
 export const ONLINE_ROOM = "@online";
 
+/** One recorded event of a room's outbox (an entry of the append or presence script). */
+export interface OutboxEvent {
+  /** The outbox entry id (`<ms>-<seq>`): ordered within the room, stable across deliveries. */
+  readonly entry: string;
+  readonly type: string;
+  /** The event's data, as JSON text. */
+  readonly data: string;
+  /** When it was recorded, ms (the Redis clock, from the entry id). */
+  readonly at: number;
+}
+
+/** A room in a dispatcher shard's index, with the end of its lease (ms). */
+export interface OutboxRoom {
+  readonly room: string;
+  readonly leaseUntil: number;
+}
+
+/**
+ * The events rooms recorded for webhooks, and which of them each endpoint has been given.
+ *
+ * Guarantees: every change stored by the append or presence scripts has its event in its room's
+ * outbox, written in the same atomic step; a room with events not yet delivered to every endpoint
+ * is in its shard's index (put there, under a lease, before the change); `claimShard` gives a
+ * shard to one gateway at a time, and to another once the holder stops renewing. Events of one
+ * room come back in the order they were recorded.
+ */
+export interface Outbox {
+  readonly shards: number;
+  claimShard(shard: number, node: string, ttlMs: number): Promise<boolean>;
+  releaseShard(shard: number, node: string): Promise<void>;
+  rooms(shard: number, limit: number): Promise<OutboxRoom[]>;
+  /** Up to `count` events of the room after the last one delivered to `endpoint`. */
+  pending(room: string, endpoint: string, count: number): Promise<OutboxEvent[]>;
+  /** Records that `endpoint` has everything up to and including `entry`. */
+  delivered(room: string, endpoint: string, entry: string): Promise<void>;
+  /**
+   * Takes the room out of the index when its lease (as seen in `rooms`) has run out and every
+   * endpoint has every event; trims what all endpoints have. True when it was taken out.
+   */
+  settle(shard: number, room: OutboxRoom, endpoints: readonly string[]): Promise<boolean>;
+  addDeadLetter(letter: DeadLetter): Promise<void>;
+  deadLetters(limit: number): Promise<DeadLetter[]>;
+  removeDeadLetter(letter: DeadLetter): Promise<void>;
+  /** Number of dead letters kept. */
+  deadLetterCount(): Promise<number>;
+}
+
+/** An event an endpoint never accepted within the retry window. */
+export interface DeadLetter {
+  /** The event id the receiver sees (`webhook-id`). */
+  readonly id: string;
+  readonly endpoint: string;
+  readonly type: string;
+  readonly data: string;
+  readonly at: number;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly deadAt: number;
+}
+
 /**
  * Moderation decisions every node must honour: room bans (a removed user may not rejoin until a
  * time) and token revocations (by `jti`, or every token of a user issued before a time).

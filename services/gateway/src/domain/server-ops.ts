@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { ApiErrorCode, CloseCode, Limits, dmMembers, dmRoom, type MsgEnvelope, type ServerBody, type ServerResult } from "@parley/protocol";
 import type { ChatNode } from "./chat-node.js";
 import { CONTROL_TYPE } from "./control.js";
+import type { DeadLetters } from "./webhook-dispatcher.js";
 import { ONLINE_ROOM, type Appended, type Moderation, type Presence, type Store } from "./ports.js";
 
 /** A refusal of a server API operation, with the API's error code (the transport picks the status). */
@@ -24,6 +25,7 @@ export interface ServerOpsDeps {
   readonly maxTextLength: number;
   /** How long a revocation without its own expiry is kept. */
   readonly revocationTtlMs: number;
+  readonly deadLetters: DeadLetters;
 }
 
 /**
@@ -117,6 +119,15 @@ export class ServerOps {
     await this.knownRoom(body.room);
     const page = await this.deps.store.history(body.room, body.before, body.limit ?? Limits.defaultHistoryLimit);
     return { room: body.room, epoch: page.epoch, messages: page.frames.map((f) => JSON.parse(f) as MsgEnvelope), more: page.more };
+  }
+
+  async deadLetters(body: ServerBody<"dead_letters">): Promise<ServerResult<"dead_letters">> {
+    const letters = await this.deps.deadLetters.list(body.limit ?? 100);
+    return { deadLetters: letters.map((l) => ({ ...l, data: JSON.parse(l.data) as Record<string, unknown> })) };
+  }
+
+  replayDeadLetters(body: ServerBody<"replay_dead_letters">): Promise<ServerResult<"replay_dead_letters">> {
+    return this.deps.deadLetters.replay(body.ids);
   }
 
   /** A room with stored state, or a 404: a history or presence query never creates a room. */

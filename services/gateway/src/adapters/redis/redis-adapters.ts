@@ -7,6 +7,7 @@ import { RedisBroker } from "./redis-broker.js";
 import { ClusterState } from "./redis-cluster-state.js";
 import { RedisKeys } from "./redis-keys.js";
 import { RedisModeration } from "./redis-moderation.js";
+import { RedisOutbox } from "./redis-outbox.js";
 import { RedisPresence } from "./redis-presence.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
 import { RedisStore } from "./redis-store.js";
@@ -34,8 +35,12 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
   const broker = new RedisBroker(link, commands, keys, brokerOptions, log.child({ port: "broker" }));
   const clusterState = cluster ? new ClusterState(commands as Cluster, config.redis.probeMs, log.child({ port: "store" })) : undefined;
   const limiter = new RedisRateLimiter(commands, keys);
-  const store = new RedisStore(commands, keys, config.store, { sharded: cluster, limiter }, clusterState);
-  const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }));
+  const outbox = new RedisOutbox(commands, keys, {
+    max: config.webhooks.endpoints.length > 0 ? config.webhooks.outboxMax : 0,
+    ttlSeconds: config.store.roomTtlSeconds,
+  });
+  const store = new RedisStore(commands, keys, config.store, { sharded: cluster, limiter, outbox }, clusterState);
+  const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }), outbox);
   return {
     kind: cluster ? "redis-cluster" : "redis",
     broker,
@@ -43,6 +48,7 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
     presence,
     limiter,
     moderation: new RedisModeration(commands, keys),
+    outbox: outbox.enabled ? outbox : undefined,
     async close() {
       await presence.close();
       muteErrors(subscriber);

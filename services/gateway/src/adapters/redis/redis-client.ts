@@ -8,14 +8,17 @@ export type ParleyRedis = (Redis | Cluster) & ScriptCommands;
 
 type Reply = unknown;
 export interface ScriptCommands {
-  parleyAppend(meta: string, log: string, cid: string, channel: string, ...args: (string | number)[]): Promise<Reply>;
-  parleyAppendCharged(meta: string, log: string, cid: string, channel: string, bucket: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyAppend(meta: string, log: string, cid: string, channel: string, outbox: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyAppendCharged(meta: string, log: string, cid: string, channel: string, bucket: string, outbox: string, ...args: (string | number)[]): Promise<Reply>;
   parleyHead(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyHistory(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
-  parleyPresenceAdd(users: string, node: string, user: string): Promise<Reply>;
-  parleyPresenceRemove(users: string, node: string, user: string): Promise<Reply>;
-  parleyPresenceReap(users: string, node: string): Promise<Reply>;
+  parleyPresenceAdd(users: string, node: string, outbox: string, user: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
+  parleyPresenceRemove(users: string, node: string, outbox: string, user: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
+  parleyPresenceReap(users: string, node: string, outbox: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
+  parleyOutboxRelease(index: string, room: string, seenScore: number): Promise<Reply>;
+  parleyShardClaim(owner: string, node: string, ttlMs: number): Promise<Reply>;
+  parleyShardRelease(owner: string, node: string): Promise<Reply>;
   parleyHeartbeat(beats: string, info: string, node: string, infoJson: string, ttlMs: number): Promise<Reply>;
   parleyLiveNodes(beats: string, ttlMs: number): Promise<Reply>;
 }
@@ -32,6 +35,9 @@ const COMMANDS: Record<keyof ScriptCommands, string> = {
   parleyPresenceReap: "presence-reap",
   parleyHeartbeat: "heartbeat",
   parleyLiveNodes: "live-nodes",
+  parleyOutboxRelease: "outbox-release",
+  parleyShardClaim: "shard-claim",
+  parleyShardRelease: "shard-release",
 };
 
 /** TCP keepalive on every Redis socket: the kernel notices a peer that vanished without a FIN. */

@@ -35,6 +35,31 @@ export class RedisKeys {
     return `${this.prefix}rv:user:${user}`;
   }
 
+  /** The room's outbox: a stream of the events webhooks must hear about (lua/lib/outbox.lua). */
+  outbox(room: string): string {
+    return `${this.prefix}{${room}}:ev`;
+  }
+
+  /** endpoint id -> the id of the last outbox event delivered to it. */
+  deliveredUpTo(room: string): string {
+    return `${this.prefix}{${room}}:whc`;
+  }
+
+  /** Rooms that may hold undelivered events, in one of the dispatcher's shards (score: lease end, ms). */
+  outboxIndex(shard: number): string {
+    return `${this.prefix}{wh:${shard}}:rooms`;
+  }
+
+  /** Which gateway drains a dispatcher shard (value: node id; expires unless renewed). */
+  shardOwner(shard: number): string {
+    return `${this.prefix}{wh:${shard}}:owner`;
+  }
+
+  /** Events that exhausted their retries (a list of JSON entries, newest first). */
+  deadLetters(): string {
+    return `${this.prefix}{wh}:dead`;
+  }
+
   /** user -> number of nodes holding the user in the room */
   presenceUsers(room: string): string {
     return `${this.prefix}{${room}}:pu`;

@@ -3,6 +3,7 @@ import type { PresenceConfig } from "../../config.js";
 import type { NodeInfo, NodeStats, Presence, ReapedHandler } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
 import type { RedisKeys } from "./redis-keys.js";
+import type { RedisOutbox } from "./redis-outbox.js";
 
 /**
  * Cluster-wide presence in Redis. Per room: a hash user -> number of nodes holding the user,
@@ -22,7 +23,15 @@ export class RedisPresence implements Presence {
     private readonly nodeId: string,
     private readonly config: PresenceConfig,
     private readonly log: Logger,
+    /** Webhook events: the presence scripts record joins, leaves, online and offline in it. */
+    private readonly outbox: RedisOutbox,
   ) {}
+
+  /** The outbox arguments of a presence script for `room` (after touching the room's lease). */
+  private async outboxArgs(room: string): Promise<[string, number, number]> {
+    await this.outbox.touch(room);
+    return [this.keys.outbox(room), this.outbox.options.max, this.outbox.options.ttlSeconds];
+  }
 
   async add(room: string, user: string): Promise<boolean> {
     let users = this.held.get(room);
@@ -42,7 +51,8 @@ export class RedisPresence implements Presence {
    */
   private async addToRedis(room: string, user: string): Promise<unknown> {
     await this.redis.sadd(this.keys.nodeRooms(this.nodeId), room);
-    const first = await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
+    const [outbox, max, ttl] = await this.outboxArgs(room);
+    const first = await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
     await this.redis.sadd(this.keys.rooms(), room);
     return first;
   }
@@ -51,7 +61,8 @@ export class RedisPresence implements Presence {
     const users = this.held.get(room);
     users?.delete(user);
     if (users?.size === 0) this.held.delete(room);
-    const last = await this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), user);
+    const [outbox, max, ttl] = await this.outboxArgs(room);
+    const last = await this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
     if (Number(last) === 1) await this.dropEmptyRoom(room);
     return Number(last) === 1;
   }
@@ -137,7 +148,8 @@ export class RedisPresence implements Presence {
   private async reap(node: string): Promise<void> {
     const rooms = await this.redis.smembers(this.keys.nodeRooms(node));
     for (const room of rooms) {
-      const gone = (await this.redis.parleyPresenceReap(this.keys.presenceUsers(room), this.keys.presenceNode(room, node))) as string[];
+      const [outbox, max, ttl] = await this.outboxArgs(room);
+      const gone = (await this.redis.parleyPresenceReap(this.keys.presenceUsers(room), this.keys.presenceNode(room, node), outbox, room, max, ttl)) as string[];
       if (gone.length > 0) {
         this.log.info({ node, room, users: gone.length }, "reaped users of a dead node");
         await this.dropEmptyRoom(room);

@@ -14,6 +14,7 @@ import {
 import type { ParleyRedis } from "./redis-client.js";
 import type { ClusterState } from "./redis-cluster-state.js";
 import type { RedisKeys } from "./redis-keys.js";
+import type { RedisOutbox } from "./redis-outbox.js";
 import { tokenIntervalMs } from "./redis-rate-limiter.js";
 
 export interface RedisStoreOptions {
@@ -21,6 +22,8 @@ export interface RedisStoreOptions {
   readonly sharded: boolean;
   /** The node's shared buckets, for charges that cannot be folded into the append script. */
   readonly limiter: RateLimiter;
+  /** Webhook events: the append script records `message.created` in it; the room is touched first. */
+  readonly outbox: RedisOutbox;
 }
 
 type AppendReply = [string, number, number, string?];
@@ -46,6 +49,10 @@ export class RedisStore implements Store {
   async append(input: AppendInput): Promise<Appended> {
     const { room, charge } = input;
     const keys = [this.keys.meta(room), this.keys.log(room), this.keys.cid(room, input.from, input.cid), this.keys.channel(roomTopic(room))] as const;
+    const outbox = this.keys.outbox(room);
+    const outboxMax = this.options.outbox.options.max;
+    // Before the append: a gateway dying right after storing leaves the room findable.
+    await this.options.outbox.touch(room);
     const args = [
       newEpoch(),
       this.config.roomTtlSeconds,
@@ -56,17 +63,17 @@ export class RedisStore implements Store {
     ] as const;
     let reply: AppendReply;
     if (charge === undefined) {
-      reply = (await this.redis.parleyAppend(...keys, ...args)) as AppendReply;
+      reply = (await this.redis.parleyAppend(...keys, outbox, ...args, outboxMax)) as AppendReply;
     } else if (!this.options.sharded) {
       // One script: the bucket and the room meet on one Redis, so a send is one round trip.
       const bucket = this.keys.rate(charge.bucket.name, charge.key);
-      reply = (await this.redis.parleyAppendCharged(...keys, bucket, ...args, tokenIntervalMs(charge.bucket), charge.bucket.burst)) as AppendReply;
+      reply = (await this.redis.parleyAppendCharged(...keys, bucket, outbox, ...args, tokenIntervalMs(charge.bucket), charge.bucket.burst, outboxMax)) as AppendReply;
     } else {
       // Redis Cluster: the bucket is in another slot, so it is a round trip of its own, first.
       if (!(await this.options.limiter.take(charge.bucket, charge.key))) {
         return { epoch: "", offset: 0, duplicate: false, frame: undefined, limited: true };
       }
-      reply = (await this.redis.parleyAppend(...keys, ...args)) as AppendReply;
+      reply = (await this.redis.parleyAppend(...keys, outbox, ...args, outboxMax)) as AppendReply;
     }
     const [epoch, offset, outcome, frame] = reply;
     const code = Number(outcome);
