@@ -157,46 +157,54 @@ async function main(): Promise<void> {
   /** The first `searchRounds` rounds also search for the sustained rate (unless a --rates ladder replaces it). */
   const settingsOf = (round: number) => (options.rates.length === 0 && round <= options.searchRounds ? { ...fanoutSettings, search } : fanoutSettings);
   const has = (s: string): boolean => options.scenarios.includes(s as never);
-  if (has("fanout")) {
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const system of options.systems) {
-        log(`fan-out, round ${round}/${options.rounds}: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
-        report.fanout.push({ round, ...(await fanoutLadder(system, systemOptions, settingsOf(round), `${run}f${round}s${SYSTEMS.indexOf(system)}`, log)) });
+  // A scenario that fails (a system that does not start, a client process that dies) still leaves
+  // what the run measured so far in a `-partial` report, then fails the run.
+  let failure: unknown;
+  try {
+    if (has("fanout")) {
+      for (let round = 1; round <= options.rounds; round++) {
+        for (const system of options.systems) {
+          log(`fan-out, round ${round}/${options.rounds}: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
+          report.fanout.push({ round, ...(await fanoutLadder(system, systemOptions, settingsOf(round), `${run}f${round}s${SYSTEMS.indexOf(system)}`, log)) });
+        }
       }
     }
-  }
-  if (has("connections")) {
-    for (const system of options.systems) {
-      log(`connections: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
-      const total = system === "parley" ? options.totalConnections : 0;
-      report.connections.push(
-        await connectionHold(system, systemOptions, { perNode: options.perNode, total, holdMs: options.holdMs, opensPerSecond: options.opensPerSecond, settleMs: options.quick ? 500 : 3000 }, `${run}cs${SYSTEMS.indexOf(system)}`, log),
-      );
+    if (has("connections")) {
+      for (const system of options.systems) {
+        log(`connections: ${system} (load average ${round2(loadavg()[0] ?? 0)})`);
+        const total = system === "parley" ? options.totalConnections : 0;
+        report.connections.push(
+          await connectionHold(system, systemOptions, { perNode: options.perNode, total, holdMs: options.holdMs, opensPerSecond: options.opensPerSecond, settleMs: options.quick ? 500 : 3000 }, `${run}cs${SYSTEMS.indexOf(system)}`, log),
+        );
+      }
     }
-  }
-  if (has("dm") && options.systems.includes("parley")) {
-    log("DM ping-pong: parley");
-    report.dm = await dmPingPong(systemOptions, options.dmPairs, options.dmMs, `${run}d`, log);
-  }
-  if (has("soak")) {
-    log(`soak: parley, ${options.soakRate} deliveries/s for ${options.soakMs / 60_000} min`);
-    report.soak = await soak(systemOptions, fanoutSettings, options.soakRate, options.soakMs, `${run}s`, log);
-  }
-  if (has("codec")) {
-    log("protocol codec micro-benchmark");
-    report.codec = await runCodec(options.quick, outDir, log);
+    if (has("dm") && options.systems.includes("parley")) {
+      log("DM ping-pong: parley");
+      report.dm = await dmPingPong(systemOptions, options.dmPairs, options.dmMs, `${run}d`, log);
+    }
+    if (has("soak")) {
+      log(`soak: parley, ${options.soakRate} deliveries/s for ${options.soakMs / 60_000} min`);
+      report.soak = await soak(systemOptions, fanoutSettings, options.soakRate, options.soakMs, `${run}s`, log);
+    }
+    if (has("codec")) {
+      log("protocol codec micro-benchmark");
+      report.codec = await runCodec(options.quick, outDir, log);
+    }
+  } catch (err) {
+    failure = err;
   }
   const finished: BenchReport = { ...report, machine: { ...report.machine, loadAfter: loadavg().map(round2), seconds: (performance.now() - t0) / 1000 } };
   const markdown = renderMarkdown(finished);
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-  const name = `${options.compare ? "compare" : "bench"}${options.quick ? "-quick" : ""}`;
+  const name = `${options.compare ? "compare" : "bench"}${options.quick ? "-quick" : ""}${failure !== undefined ? "-partial" : ""}`;
   const json = `${JSON.stringify({ ...finished, targets: targets(finished) }, null, 2)}\n`;
-  for (const file of [`${name}-${stamp}`, `${name}-latest`]) {
+  for (const file of failure !== undefined ? [`${name}-${stamp}`] : [`${name}-${stamp}`, `${name}-latest`]) {
     writeFileSync(join(outDir, `${file}.json`), json);
     writeFileSync(join(outDir, `${file}.md`), `${markdown}\n`);
   }
   console.log(`\n${markdown}`);
   console.log(`Wrote ${join(outDir, `${name}-${stamp}.json`)} and .md`);
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error("bench scenario failed", { cause: failure });
 }
 
 if (!reexec()) {
