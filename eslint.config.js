@@ -10,7 +10,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Sources through each package's tsconfig, tests and configs through tsconfig.tests.json.
-        project: ["./packages/*/tsconfig.json", "./scripts/tsconfig.json", "./packages/protocol/bench/tsconfig.json", "./services/*/tsconfig.json", "./services/web/tsconfig.node.json", "./tsconfig.tests.json", "./loadtest/tsconfig.json", "./loadtest/k6/tsconfig.json"],
+        project: ["./packages/*/tsconfig.json", "./scripts/tsconfig.json", "./packages/protocol/bench/tsconfig.json", "./services/*/tsconfig.json", "./services/web/tsconfig.node.json", "./tsconfig.tests.json", "./loadtest/tsconfig.json", "./loadtest/k6/tsconfig.json", "./deploy/stack/tsconfig.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },

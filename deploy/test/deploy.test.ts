@@ -135,7 +135,11 @@ describe("deploy files, checked by their own tools", () => {
       expect(read(file)).toMatch(/^\s+balance leastconn$/m);
       expect(read(file)).toMatch(/^\s+option httpchk GET \/readyz HTTP\/1\.1$/m);
     }
-    expect(read("deploy/haproxy/haproxy.cfg")).toMatch(/server-template gw 10 gateway:8080 check resolvers docker init-addr none/);
+    expect(compose).toMatch(/hard-stop-after 5s/);
+    // Replicas by DNS, through whatever resolver the container has (Docker's, podman's): no fixed address.
+    expect(read("deploy/haproxy/haproxy.cfg")).toMatch(/server-template gw 10 gateway:8080 check resolvers compose init-addr none/);
+    expect(read("deploy/haproxy/haproxy.cfg")).toMatch(/^resolvers compose\n\s+parse-resolv-conf$/m);
+    expect(read("deploy/haproxy/haproxy.cfg")).not.toMatch(/127\.0\.0\.11/);
   });
 
   it("the dashboard: every panel has the provisioned datasource and a query", async () => {

@@ -1,0 +1,88 @@
+import { readFileSync, rmSync } from "node:fs";
+import { run } from "./run.js";
+
+/*
+ * The k6 scenarios of loadtest/k6, each at two sizes: `small` for CI (seconds, a few dozen
+ * sockets, the scenario's own thresholds) and `full` for `pnpm bench:k6` (the scenario's defaults).
+ */
+
+export type Scale = "small" | "full";
+
+export interface Scenario {
+  /** The file in loadtest/k6. */
+  readonly file: string;
+  /** `-e` settings per scale; `full` sets nothing, so the scenario's own defaults apply. */
+  readonly small: Readonly<Record<string, string>>;
+  readonly full: Readonly<Record<string, string>>;
+  /** What one run offers, for the report. */
+  readonly describe: (env: Readonly<Record<string, string>>) => string;
+}
+
+const n = (env: Readonly<Record<string, string>>, name: string, fallback: number): number => Number(env[name] ?? fallback);
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    file: "room-fanout.ts",
+    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "6", DRAIN: "2" },
+    full: {},
+    describe: (e) => `${n(e, "ROOMS", 10)} rooms x ${n(e, "MEMBERS", 100)} members, ${n(e, "RATE", 10)} msg/s per room for ${n(e, "DURATION", 30)} s`,
+  },
+  {
+    file: "connection-hold.ts",
+    small: { CONNECTIONS: "200", MEMBERS: "20", RAMP: "3", HOLD: "5" },
+    full: {},
+    describe: (e) => `${n(e, "CONNECTIONS", 2000)} sockets opened over ${n(e, "RAMP", 20)} s, held ${n(e, "HOLD", 60)} s`,
+  },
+  {
+    file: "dm-ping-pong.ts",
+    small: { PAIRS: "4", ROUNDS: "20", TIMEOUT: "30" },
+    full: {},
+    describe: (e) => `${n(e, "PAIRS", 20)} pairs x ${n(e, "ROUNDS", 100)} round trips`,
+  },
+  {
+    file: "soak.ts",
+    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "10" },
+    full: {},
+    describe: (e) => `${n(e, "ROOMS", 5)} rooms x ${n(e, "MEMBERS", 100)} members, ${n(e, "RATE", 5)} msg/s per room for ${n(e, "DURATION", 1800)} s`,
+  },
+];
+
+/** One metric of k6's `--summary-export` file: its values, and each threshold with whether it failed. */
+export interface K6Metric {
+  readonly [stat: string]: number | Readonly<Record<string, boolean>> | undefined;
+  readonly thresholds?: Readonly<Record<string, boolean>>;
+}
+
+export interface K6Result {
+  readonly file: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** k6's exit code: 0, or 99 when a threshold failed. */
+  readonly code: number | null;
+  readonly seconds: number;
+  readonly metrics: Readonly<Record<string, K6Metric>>;
+  readonly output: string;
+}
+
+/**
+ * Runs one scenario with the k6 binary against `baseUrl` (ws://host:port of HAProxy). No usage
+ * report (this machine reaches nothing but its own stack), no colour, summary exported as JSON.
+ */
+export async function runK6(k6: string, scenarioPath: string, baseUrl: string, env: Readonly<Record<string, string>>, summaryPath: string, timeoutMs: number): Promise<K6Result> {
+  const args = ["run", "--quiet", "--no-color", "--no-usage-report", "--summary-export", summaryPath, "-e", `BASE_URL=${baseUrl}`];
+  for (const [name, value] of Object.entries(env)) args.push("-e", `${name}=${value}`);
+  args.push(scenarioPath);
+  rmSync(summaryPath, { force: true });
+  const result = await run(k6, args, { timeoutMs, env: { ...process.env, K6_NO_USAGE_REPORT: "true" } });
+  let metrics: Record<string, K6Metric> = {};
+  try {
+    metrics = (JSON.parse(readFileSync(summaryPath, "utf8")) as { metrics: Record<string, K6Metric> }).metrics;
+  } catch {
+    // No summary: k6 failed before the end; the exit code and output say why.
+  }
+  return { file: scenarioPath.split("/").at(-1) ?? scenarioPath, env, code: result.code, seconds: result.ms / 1000, metrics, output: result.stdout + result.stderr };
+}
+
+/** Every threshold of a run, with whether it held. */
+export function thresholds(result: K6Result): { metric: string; expression: string; ok: boolean }[] {
+  return Object.entries(result.metrics).flatMap(([metric, m]) => Object.entries(m.thresholds ?? {}).map(([expression, failed]) => ({ metric, expression, ok: !failed })));
+}

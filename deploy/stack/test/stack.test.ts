@@ -1,0 +1,121 @@
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { TestClient } from "../../../services/gateway/test/support/test-client.js";
+import { Compose } from "../src/compose.js";
+import { SCENARIOS, runK6, thresholds } from "../src/k6.js";
+import { waitFor } from "../src/run.js";
+import { SERVICES, STACK, prometheusScrapes, stackSettles } from "../src/stack.js";
+import { REPO_ROOT, required } from "./support/stack-env.js";
+
+/*
+ * docker-compose.yml run for real with Docker Compose (deploy/stack/run.sh prepares the images, the
+ * tools and the container engine, then runs this suite): up with 3 gateway replicas, chat through
+ * HAProxy on every replica, scale to 5 and back to 3, Prometheus scraping every replica, every k6
+ * scenario at small scale with its thresholds, and down. Each step waits with a bound, and the
+ * steps run in order on one stack.
+ */
+
+const compose = new Compose(required("PARLEY_STACK_COMPOSE"));
+const k6 = required("PARLEY_STACK_K6");
+const ROOM = "compose-room";
+
+/** The replicas' node ids as the gateways announce them in `welcome` (NODE_ID's default: host name:port). */
+async function replicaNodes(): Promise<Set<string>> {
+  const gateways = await compose.running("gateway");
+  return new Set(gateways.map((g) => `${g.ID.slice(0, 12)}:8080`));
+}
+
+describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, Prometheus", () => {
+  const clients: TestClient[] = [];
+  const connect = async (name: string): Promise<TestClient> => {
+    const client = await TestClient.connect(STACK.ws, { name });
+    clients.push(client);
+    return client;
+  };
+  const open = (): TestClient[] => clients.filter((c) => c.closeCode === undefined);
+
+  afterAll(() => {
+    for (const client of clients) client.terminate();
+  });
+
+  it("comes up with 3 healthy gateway replicas that HAProxy routes to", async () => {
+    await compose.up(SERVICES, 3, 300_000);
+    await stackSettles(compose, 3);
+    const ready = await fetch(`${STACK.http}/readyz`, { signal: AbortSignal.timeout(5000) });
+    expect(ready.status).toBe(200);
+  });
+
+  it("chat through HAProxy: clients land on every replica and a room reaches all of them", async () => {
+    for (let i = 1; i <= 6; i++) await connect(`user${i}`);
+    expect(new Set(clients.map((c) => String(c.welcome.node)))).toEqual(await replicaNodes());
+
+    for (const client of clients) await client.join(ROOM);
+    for (const [i, client] of clients.entries()) {
+      for (let k = 1; k <= 2; k++) expect(await client.post(ROOM, `hello ${k} from user${i + 1}`, `u${i + 1}-${k}`)).toMatchObject({ type: "ack" });
+    }
+    await waitFor("every member to receive all 12 messages", () => Promise.resolve(clients.every((c) => c.messages(ROOM).length >= 12)), 10_000, 100);
+  });
+
+  it("Prometheus scrapes every replica, HAProxy and itself", async () => {
+    await prometheusScrapes(3);
+  });
+
+  it("scales to 5 replicas: HAProxy and Prometheus find the new ones and new clients land on them", async () => {
+    await compose.up(SERVICES, 5, 180_000);
+    await stackSettles(compose, 5);
+    const nodes = await replicaNodes();
+    // leastconn sends new clients to the emptiest replicas: the two new ones first.
+    for (let i = 1; i <= 4; i++) await connect(`late${i}`);
+    expect(new Set(open().map((c) => String(c.welcome.node)))).toEqual(nodes);
+
+    const late = clients.slice(-4);
+    for (const client of late) await client.join(ROOM);
+    const [first] = clients;
+    expect(await first!.post(ROOM, "welcome, newcomers", "u1-welcome")).toMatchObject({ type: "ack" });
+    await waitFor("the newcomers on the new replicas to receive it", () => Promise.resolve(late.every((c) => c.messages(ROOM).some((m) => m.text === "welcome, newcomers"))), 10_000, 100);
+    await prometheusScrapes(5);
+  });
+
+  it("scales back to 3: the removed replicas drain their clients (1001), who reconnect to the others", async () => {
+    const before = await replicaNodes();
+    await compose.up(SERVICES, 3, 180_000);
+    const after = await replicaNodes();
+    expect(after.size).toBe(3);
+    const removed = [...before].filter((n) => !after.has(n));
+    const drained = clients.filter((c) => removed.includes(String(c.welcome.node)));
+    expect(drained.length).toBeGreaterThan(0);
+    for (const client of drained) expect(await client.waitClosed(15_000)).toBe(1001);
+    for (const client of drained) {
+      const again = await connect(`${String(client.welcome.user)}-again`);
+      expect(after.has(String(again.welcome.node))).toBe(true);
+    }
+    await stackSettles(compose, 3);
+    await prometheusScrapes(3);
+  });
+
+  it("the k6 scenarios cover every file in loadtest/k6", () => {
+    const files = readdirSync(join(REPO_ROOT, "loadtest/k6")).filter((f) => f.endsWith(".ts"));
+    expect(SCENARIOS.map((s) => s.file).sort()).toEqual(files.sort());
+  });
+
+  it.each(SCENARIOS.map((s) => [s.file, s] as const))("k6 %s at small scale through HAProxy, within its thresholds", async (file, scenario) => {
+    const result = await runK6(k6, join(REPO_ROOT, "loadtest/k6", file), STACK.ws, scenario.small, join(tmpdir(), `parley-stack-k6-${process.pid}.json`), 180_000);
+    const failed = thresholds(result).filter((t) => !t.ok);
+    expect({ code: result.code, failed }, result.output).toEqual({ code: 0, failed: [] });
+    expect(thresholds(result).length).toBeGreaterThan(0);
+  });
+
+  it("HAProxy stops within compose's 10 s, and down --volumes leaves nothing behind", async () => {
+    const stop = await compose.run(["stop", "haproxy"], 60_000);
+    expect(stop.ms).toBeLessThan(10_000);
+    const haproxy = (await compose.ps(true)).find((c) => c.Service === "haproxy");
+    // 137 = SIGKILL: compose gave up waiting.
+    expect(haproxy?.ExitCode).not.toBe(137);
+
+    const down = await compose.down(120_000);
+    expect(down.ms).toBeLessThan(60_000);
+    expect(await compose.ps(true)).toEqual([]);
+  });
+});
