@@ -33,7 +33,10 @@ build() { # name module version package binary ldflags
   say "$name $version: building from source (Go $(go env GOVERSION))"
   work=$(module_source "$module" "$version")
   mkdir -p "$(dirname "$binary")"
-  (cd "$work" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$binary.partial" "$package")
+  # Quiet unless it fails: the module downloads alone are a few hundred lines.
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$binary.partial" "$package") >"$work.log" 2>&1 ||
+    { tail -40 "$work.log"; die "go build of $name $version"; }
+  rm -f "$work.log"
   mv "$binary.partial" "$binary"
   rm -rf "$work"
   say "$name $version: built in $((SECONDS - started)) s"
