@@ -67,7 +67,7 @@ EOF
   # As Docker's Debian images: no recommends, no caches, no docs in later installs.
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90parley-stack"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
-  tar -C "$root" -c . | podman import --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+  tar -C "$root" -c . | podman import --quiet --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$root"
 }
 

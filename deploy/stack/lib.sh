@@ -40,9 +40,18 @@ export DOCKER_HOST=unix://$PODMAN_STATE/podman.sock
 say() { printf '[stack %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { say "FAILED: $*" >&2; exit 1; }
 
+# Containers get this host's hard limits: podman's defaults (a million descriptors as root) are
+# above them here, and no container may raise a limit past the host's. Processes: at most 32768,
+# the most runc was seen to be allowed to set here (the shell's own 96370 was refused).
+hard_limit() { local v; v=$(ulimit -H "$1"); [ "$v" = unlimited ] && v=1048576; echo "$v"; }
+nproc_limit() { local v; v=$(hard_limit -u); ((v > 32768)) && v=32768; echo "$v"; }
+
 write_podman_conf() {
   mkdir -p "$PODMAN_STATE"
-  cat >"$CONTAINERS_CONF" <<'EOF'
+  cat >"$CONTAINERS_CONF" <<EOF
+[containers]
+default_ulimits = ["nofile=$(hard_limit -n):$(hard_limit -n)", "nproc=$(nproc_limit):$(nproc_limit)"]
+
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
