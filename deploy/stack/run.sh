@@ -57,19 +57,23 @@ service_pid=""
 health_pid=""
 
 # Containers may not raise rlimits above this host's hard limits, which are below what
-# docker-compose.yml asks for (200,000 / 400,000 descriptors): an override lowers them to the host's.
+# docker-compose.yml asks for (200,000 / 400,000 descriptors): an override lowers them to the
+# host's. It names the process limit too: for a container with any `ulimits`, podman sets the
+# ones not named to 1,048,576, which runc may not set here.
 write_compose_wrapper() {
-  local nofile
-  nofile=$(ulimit -Hn)
-  [ "$nofile" = unlimited ] && nofile=1048576
+  local nofile nproc
+  nofile=$(hard_limit -n)
+  nproc=$(nproc_limit)
   cat >"$PODMAN_STATE/compose.override.yml" <<EOF
 services:
   gateway:
     ulimits:
       nofile: { soft: $nofile, hard: $nofile }
+      nproc: { soft: $nproc, hard: $nproc }
   haproxy:
     ulimits:
       nofile: { soft: $nofile, hard: $nofile }
+      nproc: { soft: $nproc, hard: $nproc }
 EOF
   # An executable that is `docker compose` on docker-compose.yml plus that override.
   cat >"$PODMAN_STATE/compose" <<EOF
@@ -83,7 +87,9 @@ EOF
 start_engine() {
   write_podman_conf
   rm -f "$PODMAN_STATE/podman.sock"
-  podman system service --time=0 "$DOCKER_HOST" >"$PODMAN_STATE/service.log" 2>&1 &
+  # Through the Docker API, podman gives each container the service's own process limit (96370
+  # here), which runc may not set here: start the service with at most 32768 (lib.sh, nproc_limit).
+  (ulimit -u "$(nproc_limit)" && exec podman system service --time=0 "$DOCKER_HOST") >"$PODMAN_STATE/service.log" 2>&1 &
   service_pid=$!
   local i
   for i in $(seq 1 100); do
@@ -121,6 +127,7 @@ stack_down() {
 
 cleanup() {
   local status=$?
+  set +e
   stack_down
   [ -n "$health_pid" ] && kill "$health_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null

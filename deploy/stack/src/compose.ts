@@ -24,9 +24,14 @@ export class Compose {
     return result;
   }
 
-  /** `up -d` of `services` with `gateways` replicas, from the images already built (no build, no pull). */
+  /**
+   * `up -d` of `services` with `gateways` replicas, from the images already built (no build, no
+   * pull). --no-recreate: scaling must leave the running containers alone, and on podman Compose
+   * would otherwise recreate every one (podman's container list names a container's network by
+   * name where Compose expects its id, so each looks changed).
+   */
   up(services: readonly string[], gateways: number, timeoutMs: number): Promise<Run> {
-    return this.run(["up", "--detach", "--no-build", "--pull", "never", "--scale", `gateway=${gateways}`, ...services], timeoutMs);
+    return this.run(["up", "--detach", "--no-build", "--pull", "never", "--no-recreate", "--scale", `gateway=${gateways}`, ...services], timeoutMs);
   }
 
   /** Every container of the project (`ps --all`), one JSON object per line (or one array). */

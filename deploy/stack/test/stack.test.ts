@@ -108,9 +108,13 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
   });
 
   it("HAProxy stops within compose's 10 s, and down --volumes leaves nothing behind", async () => {
+    // Clients are still connected through it: a soft stop alone would wait for them for an hour.
+    expect(open().length).toBeGreaterThan(0);
+    expect((await compose.running("haproxy")).length).toBe(1);
     const stop = await compose.run(["stop", "haproxy"], 60_000);
     expect(stop.ms).toBeLessThan(10_000);
     const haproxy = (await compose.ps(true)).find((c) => c.Service === "haproxy");
+    expect(haproxy?.State).toBe("exited");
     // 137 = SIGKILL: compose gave up waiting.
     expect(haproxy?.ExitCode).not.toBe(137);
 

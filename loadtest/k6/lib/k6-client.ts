@@ -20,6 +20,9 @@ export const deliveries = new Counter("parley_deliveries");
 /** `error` envelopes, failed or unexpectedly closed sockets. */
 export const errors = new Counter("parley_errors");
 
+/** WebSocket's readyState OPEN (k6's types declare the states as numbers only). */
+const OPEN = 1;
+
 export interface ClientHandlers {
   /** After `welcome`: the session is set up and may join rooms. */
   readonly welcome?: (client: ParleyK6Client) => void;
@@ -87,12 +90,24 @@ export class ParleyK6Client {
 
   /** Sends a frame that carries `cid`, remembering when, for the ack latency. */
   sendTracked(frame: string, id: string): void {
+    if (!this.open()) return;
     this.pending.set(id, Date.now());
     this.ws.send(frame);
   }
 
   send(frame: string): void {
-    this.ws.send(frame);
+    if (this.open()) this.ws.send(frame);
+  }
+
+  /**
+   * Whether the socket can carry a frame. k6 throws on a send to a socket that is not open, which
+   * would end the VU's iteration; a send that cannot go out counts as an error instead (the socket's
+   * own error or close is counted too).
+   */
+  private open(): boolean {
+    if (this.ws.readyState === OPEN) return true;
+    errors.add(1, { code: "not_open" });
+    return false;
   }
 
   /** Sends still waiting for their ack. */
