@@ -75,7 +75,7 @@ describe("README.md", () => {
     const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
     const pnpmOwn = new Set(["install", "exec", "i", "add", "run", "deploy", "dlx"]);
     // In code: a span, a line of a code block, or after && / `do`; prose may say "pnpm itself".
-    const used = [...readme.matchAll(/(?:`|^|&& |; do )pnpm (?:-s )?([a-z][a-z:-]*)/gm)].map((m) => m[1] ?? "");
+    const used = [...readme.matchAll(/(?:`|^|&& |; do )pnpm (?:-s )?([a-z][a-z0-9:-]*)/gm)].map((m) => m[1] ?? "");
     expect(used).toContain("start");
     for (const name of used) if (!pnpmOwn.has(name)) expect(scripts, `README runs \`pnpm ${name}\`, which package.json does not define`).toContain(name);
     const files = [...readme.matchAll(/\bnode ([\w./-]+\.js)\b/g)].map((m) => m[1] ?? "");
