@@ -4,7 +4,7 @@
 # driven by the pinned Docker Compose v2; every image built locally (images.sh); k6 built from
 # source (tools.sh).
 #
-#   bash deploy/stack/run.sh test [--json FILE]   # the stack suite (deploy/stack/test): .ci/run's step
+#   bash deploy/stack/run.sh test [--json FILE]   # the stack suite (deploy/stack/test)
 #   bash deploy/stack/run.sh bench [ARGS]         # pnpm bench:k6: every k6 scenario at full scale
 #
 # Needs root (podman as root, apt-get for missing packages) and the ports the compose file publishes

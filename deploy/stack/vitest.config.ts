@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 /*
  * The compose stack suite (deploy/stack/test), apart from the root config: it needs the images,
  * Docker Compose, k6 and a container engine that deploy/stack/run.sh prepares, and takes minutes,
- * so `pnpm test` does not run it; .ci/run runs it through run.sh.
+ * so `pnpm test` does not run it: `bash deploy/stack/run.sh test` does.
  */
 export default defineConfig({
   test: {
