@@ -50,3 +50,31 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
+
+/**
+ * Puts `items` into `parent` in order, moving only the elements that are out of place, so a
+ * list updates in place instead of being rebuilt; the elements are the caller's (kept by key),
+ * so their state survives. Moving a focused element blurs it, and removing one drops focus to
+ * <body>: afterwards focus goes back to that element, or to the item that took the removed
+ * one's place, so a keyboard user stays where they were.
+ */
+export function placeChildren(parent: Element, items: readonly Element[]): void {
+  const focused = document.activeElement;
+  const children = [...parent.children];
+  const focusIndex = focused instanceof HTMLElement ? children.findIndex((child) => child.contains(focused)) : -1;
+  const wanted = new Set<Element>(items);
+  for (const child of children) if (!wanted.has(child)) child.remove();
+  items.forEach((item, i) => {
+    const at = parent.children[i];
+    if (at !== item) parent.insertBefore(item, at ?? null);
+  });
+  if (focusIndex < 0 || !(focused instanceof HTMLElement) || document.activeElement === focused) return;
+  const target = focused.isConnected ? focused : focusable(items[Math.min(focusIndex, items.length - 1)]);
+  target?.focus({ preventScroll: true });
+}
+
+function focusable(el: Element | undefined): HTMLElement | undefined {
+  if (el === undefined) return undefined;
+  if (el instanceof HTMLElement && el.matches("button, a[href], input, textarea, [tabindex]")) return el;
+  return el.querySelector<HTMLElement>("button, a[href], input, textarea, [tabindex]") ?? undefined;
+}

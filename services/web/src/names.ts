@@ -31,11 +31,44 @@ export function userNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** `@bob hello` -> a direct message to bob; `@bob` alone opens the conversation. */
-export function parseDirect(text: string): { to: string; text: string } | undefined {
-  const match = /^@([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\s+([\s\S]*))?$/.exec(text.trim());
+/** `/dm bob hello` -> a direct message to bob; `/dm bob` alone opens the conversation. */
+export function parseDirect(text: string): { ok: true; to: string; text: string } | { ok: false; reason: string } | undefined {
+  const match = /^\/dm(?:\s+(\S+))?(?:\s+([\s\S]*))?$/.exec(text.trim());
   if (match === null) return undefined;
-  const to = match[1] ?? "";
-  if (!isValidUser(to)) return undefined;
-  return { to, text: (match[2] ?? "").trim() };
+  const to = (match[1] ?? "").replace(/^@/, "");
+  if (!isValidUser(to)) return { ok: false, reason: "Type /dm, a name and a message: /dm bob hello" };
+  return { ok: true, to, text: (match[2] ?? "").trim() };
+}
+
+/**
+ * `@name` tokens in a message: at the start or after a character that cannot be part of a name
+ * (so `me@example.com` is no mention). A trailing '.' or '-' ends the sentence, not the name.
+ */
+const MENTION = /(^|[^A-Za-z0-9_.@-])@([A-Za-z0-9][A-Za-z0-9_.-]*)/g;
+
+export interface TextPart {
+  readonly text: string;
+  /** Set when this part is a mention: the user it names. */
+  readonly mention?: string;
+}
+
+/** The text split into plain parts and `@name` mentions, in order. */
+export function splitMentions(text: string): TextPart[] {
+  const parts: TextPart[] = [];
+  let at = 0;
+  for (const match of text.matchAll(MENTION)) {
+    const name = (match[2] ?? "").replace(/[.-]+$/, "");
+    if (!isValidUser(name)) continue;
+    const start = match.index + (match[1] ?? "").length;
+    if (start > at) parts.push({ text: text.slice(at, start) });
+    parts.push({ text: `@${name}`, mention: name });
+    at = start + 1 + name.length;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at) });
+  return parts;
+}
+
+/** The users a message mentions, each once. */
+export function mentionsIn(text: string): string[] {
+  return [...new Set(splitMentions(text).flatMap((p) => (p.mention !== undefined ? [p.mention] : [])))];
 }

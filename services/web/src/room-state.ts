@@ -7,6 +7,8 @@ export interface ChatMessage {
   readonly from: string;
   readonly text: string;
   readonly ts: number;
+  /** Users the message mentions. */
+  readonly mentions: readonly string[];
 }
 
 /** A message typed here and not yet seen back from the server. */
@@ -37,6 +39,8 @@ export class RoomState {
   loadingOlder = false;
   historyFailed = false;
   unread = 0;
+  /** Unread messages that mention this user. */
+  mentions = 0;
   members: readonly string[] = [];
   /** Users typing now, with the time their indicator expires. */
   readonly typing = new Map<string, number>();

@@ -1,7 +1,7 @@
 import { ClientErrorCode, ParleyClient, ParleyError, type ConnectionState } from "@parley/client";
 import { dmRoom, type MsgEnvelope } from "@parley/protocol";
 import { Events } from "./events.js";
-import { parseDirect } from "./names.js";
+import { mentionsIn, parseDirect } from "./names.js";
 import { loadRooms, saveRooms } from "./persist.js";
 import { RoomState, type ChatMessage, type Notice, type Outgoing } from "./room-state.js";
 
@@ -135,7 +135,10 @@ export class ChatStore extends Events<StoreEvents> {
   setActive(name: string | undefined): void {
     this.active = name;
     const room = this.activeRoom;
-    if (room !== undefined && !document.hidden) room.unread = 0;
+    if (room !== undefined && !document.hidden) {
+      room.unread = 0;
+      room.mentions = 0;
+    }
     this.persist();
     this.emit("rooms");
   }
@@ -143,26 +146,29 @@ export class ChatStore extends Events<StoreEvents> {
   /** Marks the active room read (the page became visible again). */
   markActiveRead(): void {
     const room = this.activeRoom;
-    if (room === undefined || room.unread === 0) return;
+    if (room === undefined || (room.unread === 0 && room.mentions === 0)) return;
     room.unread = 0;
+    room.mentions = 0;
     this.emit("rooms");
   }
 
   /**
-   * Sends what the composer holds to the active room, or as a direct message when it reads
-   * `@name text`. Returns false when there was nothing to send to.
+   * Sends what the composer holds to the active room; `/dm name text` sends a direct message
+   * (and shows that conversation) instead. A `@name` anywhere else is a mention, sent to the
+   * room like any text. Returns why nothing was sent, or undefined when it went.
    */
-  submit(text: string): boolean {
+  submit(text: string): string | undefined {
     const direct = parseDirect(text);
     if (direct !== undefined) {
+      if (!direct.ok) return direct.reason;
       const room = this.openDirect(direct.to);
       if (direct.text !== "") this.queue(room, direct.text);
-      return true;
+      return undefined;
     }
     const room = this.activeRoom;
-    if (room === undefined) return false;
+    if (room === undefined) return "Join a room first.";
     this.queue(room, text);
-    return true;
+    return undefined;
   }
 
   retry(item: Outgoing): void {
@@ -266,6 +272,7 @@ export class ChatStore extends Events<StoreEvents> {
       if (room.typing.delete(msg.from)) this.emit("typing", room);
       if (this.active !== room.name || document.hidden) {
         room.unread += 1;
+        if (message.mentions.includes(this.me)) room.mentions += 1;
         this.emit("rooms");
       }
     }
@@ -370,5 +377,5 @@ export class ChatStore extends Events<StoreEvents> {
 }
 
 function toChatMessage(m: MsgEnvelope): ChatMessage {
-  return { room: m.room, epoch: m.epoch, offset: m.offset, from: m.from, text: m.text, ts: m.ts };
+  return { room: m.room, epoch: m.epoch, offset: m.offset, from: m.from, text: m.text, ts: m.ts, mentions: mentionsIn(m.text) };
 }

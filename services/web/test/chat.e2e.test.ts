@@ -71,6 +71,7 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
   it("two people land on different nodes, chat, see each other, and talk privately", async () => {
     alice = await ChatPage.open(browser, proxy.url, "alice");
     await alice.screenshot("01-join.png");
+    expect(await alice.accessibilityViolations()).toEqual([]);
     await alice.join("alice@example.com");
     const aliceNode = await alice.node();
 
@@ -83,8 +84,8 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     expect(bobNode).not.toBe(aliceNode);
 
     // Presence: each sees the other in the room's people list, and alice saw bob arrive.
-    await alice.page.getByRole("button", { name: "Message bob" }).waitFor();
-    await bob.page.getByRole("button", { name: "Message alice" }).waitFor();
+    await alice.person("bob").waitFor();
+    await bob.person("alice").waitFor();
     await alice.log("#lobby").getByText("bob joined").waitFor();
     // Bob gave no email: his avatar is his initial, drawn without any network.
     await expect.poll(() => bob.page.locator(".me .avatar").textContent()).toBe("B");
@@ -109,27 +110,46 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await bob.say("anyone in random?");
     await expect.poll(() => alice.unread("random")).toBe(1);
     await alice.screenshot("02-chat.png");
+    expect(await alice.accessibilityViolations()).toEqual([]);
     await alice.roomButton("random").click();
     await alice.log("#random").getByText("anyone in random?").waitFor();
     await expect.poll(() => alice.unread("random")).toBe(0);
 
     // A DM started by clicking a person.
-    await alice.page.getByRole("button", { name: "Message bob" }).click();
+    await alice.person("bob").click();
     await expect.poll(() => alice.page.getByRole("heading", { level: 1 }).textContent()).toBe("@bob");
     await alice.say("psst, this one is just for you :shushing_face:");
     await expect.poll(() => bob.unread("dm:alice:bob")).toBe(1);
     await bob.roomButton("dm:alice:bob").click();
     await bob.log("@alice").getByText("psst, this one is just for you 🤫").waitFor();
 
-    // A DM started by typing `@alice ...` in another room: the view follows to the DM.
+    // A DM started by typing `/dm alice ...` in another room: the view follows to the DM.
     await bob.roomButton("lobby").click();
-    await bob.say("@alice got it, see you in the lobby");
+    await bob.say("/dm alice got it, see you in the lobby");
     await expect.poll(() => bob.page.getByRole("heading", { level: 1 }).textContent()).toBe("@alice");
     await bob.log("@alice").getByText("got it, see you in the lobby", { exact: true }).waitFor();
     await alice.log("@bob").getByText("got it, see you in the lobby", { exact: true }).waitFor();
     await alice.screenshot("03-direct-message.png");
+    expect(await alice.accessibilityViolations()).toEqual([]);
     // The DM never showed up in the room it was typed in.
     expect(await bob.texts("#lobby").allTextContents()).not.toContain("got it, see you in the lobby");
+
+    // `@alice ...` in a room is a mention: it stays in the room, and alice sees it marked for her.
+    await bob.roomButton("lobby").click();
+    await bob.say("@alice can you review my PR? cc @carol");
+    await bob.log("#lobby").getByText("can you review my PR?", { exact: false }).waitFor();
+    expect(await bob.heading()).toBe("#lobby");
+    await expect.poll(() => alice.mentions("lobby")).toBe(1);
+    await expect.poll(() => alice.unread("lobby")).toBe(1);
+    await alice.roomButton("lobby").click();
+    const mention = alice.log("#lobby").locator(".message.mentions-me").filter({ hasText: "can you review my PR?" });
+    await mention.waitFor();
+    expect(await mention.locator(".mention-me").allTextContents()).toEqual(["@alice"]);
+    expect(await mention.locator(".mention").allTextContents()).toEqual(["@alice", "@carol"]);
+    await expect.poll(() => alice.mentions("lobby")).toBe(0);
+    // Bob is not mentioned by his own message; nothing of it went to a DM.
+    expect(await bob.log("#lobby").locator(".message.mentions-me").count()).toBe(0);
+    expect(await alice.texts("@bob").allTextContents()).not.toContain("@alice can you review my PR? cc @carol");
 
     expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
@@ -151,6 +171,37 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await bob.page.waitForTimeout(500);
     expect(alice.dialogs).toEqual([]);
     expect(bob.dialogs).toEqual([]);
+  });
+
+  it("keeps keyboard focus where it is while the room list and the people list update", async () => {
+    await alice.roomButton("lobby").click();
+    await bob.roomButton("lobby").click();
+    // Focus on a room in the sidebar; an unread badge changes on it, and a new DM joins the list.
+    await alice.roomButton("random").focus();
+    await bob.roomButton("random").click();
+    await bob.say("a badge for alice's focused room");
+    await expect.poll(() => alice.unread("random")).toBe(1);
+    expect(await alice.focused()).toBe("room:random");
+    const dave = await TestClient.connect(gateways[1]?.url ?? "", { name: "dave" });
+    dave.send({ type: "dm", to: "alice", text: "hi alice, it's dave", cid: "dave-1" });
+    await alice.roomButton("dm:alice:dave").waitFor();
+    expect(await alice.focused()).toBe("room:random");
+
+    // Focus on a person; someone joins the room (sorted in before them), then leaves.
+    await bob.roomButton("lobby").click();
+    await alice.person("bob").focus();
+    await dave.join("lobby");
+    await alice.person("dave").waitFor();
+    const archivist = await TestClient.connect(gateways[2]?.url ?? "", { name: "aaron" });
+    await archivist.join("lobby");
+    await alice.person("aaron").waitFor();
+    expect(await alice.focused()).toBe("user:bob");
+    archivist.close();
+    await alice.person("aaron").waitFor({ state: "detached" });
+    dave.close();
+    await alice.person("dave").waitFor({ state: "detached" });
+    expect(await alice.focused()).toBe("user:bob");
+    expect(alice.errors).toEqual([]);
   });
 
   it("loads older history on scroll-back without moving the reader, and does not yank them down", async () => {
@@ -185,6 +236,7 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     const shown = await alice.texts("#archive").allTextContents();
     expect(shown).toEqual(Array.from({ length: total }, (_, i) => line(i + 1)));
     await alice.screenshot("04-history.png");
+    expect(await alice.accessibilityViolations()).toEqual([]);
 
     // A reader scrolled up is not pulled down by a new message; a "new messages" button offers it.
     await archivist.post("archive", line(total + 1), `arc-${total + 1}`);
@@ -257,6 +309,7 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await bob.page.locator(".outgoing").getByText("Sending…").waitFor();
     await bob.page.getByText("1 message waiting to send").waitFor();
     await bob.screenshot("06-reconnecting.png");
+    expect(await bob.accessibilityViolations()).toEqual([]);
 
     await proxy.launch();
     await proxy.waitUp(gateways.filter((gw) => gw.alive).map((gw) => gw.nodeId));
@@ -272,7 +325,8 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
   });
 
   it("works at phone width: drawers for rooms and people, the conversation in between", async () => {
-    const carol = await ChatPage.open(browser, proxy.url, "carol", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    // Dark mode on this one, so axe checks the dark palette too.
+    const carol = await ChatPage.open(browser, proxy.url, "carol", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: "dark" });
     await carol.join();
     await carol.node();
     await carol.log("#lobby").getByText("back, and I missed nothing").waitFor();
@@ -282,20 +336,22 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await carol.say("hello from a phone :iphone:");
     await alice.log("#lobby").getByText("hello from a phone 📱").waitFor();
     await carol.screenshot("07-phone.png");
+    expect(await carol.accessibilityViolations()).toEqual([]);
     await carol.page.getByRole("button", { name: "Rooms" }).click();
     await rooms.waitFor({ state: "visible" });
     await carol.page.waitForTimeout(300); // the drawer slides in
     await carol.screenshot("08-phone-rooms.png");
+    expect(await carol.accessibilityViolations()).toEqual([]);
     await carol.page.keyboard.press("Escape");
     await rooms.waitFor({ state: "hidden" });
     await carol.page.getByRole("button", { name: "People" }).click();
-    await carol.page.getByRole("button", { name: "Message alice" }).click();
+    await carol.person("alice").click();
     await expect.poll(() => carol.page.getByRole("heading", { level: 1 }).textContent()).toBe("@alice");
     expect(carol.errors).toEqual([]);
     await carol.close();
     // Her only tab closed: the others are told she left.
     await alice.log("#lobby").getByText("carol left").waitFor();
-    await alice.page.getByRole("button", { name: "Message carol" }).waitFor({ state: "detached" });
+    await alice.person("carol").waitFor({ state: "detached" });
   });
 });
 

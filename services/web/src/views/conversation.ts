@@ -53,7 +53,7 @@ export class Conversation {
         keydown: (e) => this.onKey(e),
         input: () => {
           this.autosize();
-          if (this.input.value.trim() !== "" && !this.input.value.startsWith("@")) store.typing();
+          if (this.input.value.trim() !== "" && !this.input.value.startsWith("/")) store.typing();
         },
       },
     });
@@ -71,7 +71,9 @@ export class Conversation {
       " sends · ",
       h("kbd", {}, "Shift+Enter"),
       " new line · ",
-      h("kbd", {}, "@name text"),
+      h("kbd", {}, "@name"),
+      " mention · ",
+      h("kbd", {}, "/dm name text"),
       " direct message · ",
       h("kbd", {}, ":smile:"),
       " emoji · ",
@@ -193,7 +195,11 @@ export class Conversation {
     event.preventDefault();
     const text = this.input.value.trim();
     if (text === "") return;
-    if (!this.store.submit(text)) return;
+    const refused = this.store.submit(text);
+    if (refused !== undefined) {
+      this.store.emit("problem", refused);
+      return;
+    }
     this.input.value = "";
     this.autosize();
     // Whoever just wrote wants to see the conversation's end (and their message in it).

@@ -59,7 +59,7 @@ export class JoinView {
       this.error,
       h("button", { class: "button primary wide", attrs: { type: "submit" } }, "Join the chat"),
     );
-    this.el = h("div", { class: "join-screen" }, form);
+    this.el = h("main", { class: "join-screen" }, form);
   }
 
   focus(): void {

@@ -1,5 +1,5 @@
 import { avatar } from "../avatar.js";
-import { h, replaceChildren, setText } from "../dom.js";
+import { h, placeChildren, setText } from "../dom.js";
 import { roomLabel } from "../names.js";
 import type { ChatStore } from "../store.js";
 
@@ -7,11 +7,15 @@ export interface PeoplePanelHooks {
   readonly chosen: () => void;
 }
 
-/** The right column: who is in the active room now; clicking someone opens a DM with them. */
+/**
+ * The right column: who is in the active room now; clicking someone opens a DM with them.
+ * One element per person, kept while they stay, so an update never takes focus away.
+ */
 export class PeoplePanel {
   readonly el: HTMLElement;
   private readonly heading: HTMLHeadingElement;
   private readonly list: HTMLUListElement;
+  private readonly items = new Map<string, HTMLLIElement>();
 
   constructor(
     private readonly store: ChatStore,
@@ -35,38 +39,47 @@ export class PeoplePanel {
 
   render(): void {
     const room = this.store.activeRoom;
-    if (room === undefined) {
-      setText(this.heading, "People");
-      replaceChildren(this.list);
-      return;
-    }
-    setText(this.heading, `In ${roomLabel(room.name, this.store.me)} · ${room.members.length} online`);
-    replaceChildren(
+    setText(this.heading, room === undefined ? "People" : `In ${roomLabel(room.name, this.store.me)} · ${room.members.length} online`);
+    const members = room?.members ?? [];
+    for (const user of this.items.keys()) if (!members.includes(user)) this.items.delete(user);
+    placeChildren(
       this.list,
-      ...room.members.map((user) => {
-        const self = user === this.store.me;
-        return h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              class: "person",
-              attrs: { type: "button", "data-user": user, "aria-label": self ? `${user} (you): open your notes` : `Message ${user}` },
-              on: {
-                click: () => {
-                  this.store.openDirect(user);
-                  this.hooks.chosen();
-                },
-              },
-            },
-            avatar(user, "s", this.store.avatarUrl(user)),
-            h("span", { class: "person-name" }, user),
-            self && h("span", { class: "you" }, "you"),
-            h("span", { class: "online-dot", attrs: { "aria-hidden": "true" } }),
-          ),
-        );
-      }),
+      members.map((user) => this.item(user)),
     );
+  }
+
+  /**
+   * A person's button. Its accessible name starts with what it shows ("bob, send a message"),
+   * so speech control users can say what they see.
+   */
+  private item(user: string): HTMLLIElement {
+    let item = this.items.get(user);
+    if (item !== undefined) return item;
+    const self = user === this.store.me;
+    item = h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          class: "person",
+          attrs: { type: "button", "data-user": user },
+          on: {
+            click: () => {
+              this.store.openDirect(user);
+              this.hooks.chosen();
+            },
+          },
+        },
+        avatar(user, "s", this.store.avatarUrl(user)),
+        h("span", { class: "person-name" }, user),
+        self && " ",
+        self && h("span", { class: "you" }, "you"),
+        h("span", { class: "sr-only" }, self ? ", open your notes" : ", send a message"),
+        h("span", { class: "online-dot", attrs: { "aria-hidden": "true" } }),
+      ),
+    );
+    this.items.set(user, item);
+    return item;
   }
 }

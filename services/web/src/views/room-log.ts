@@ -1,6 +1,6 @@
 import { avatar } from "../avatar.js";
 import { h, replaceChildren } from "../dom.js";
-import { emojify } from "../emoji.js";
+import { messageText } from "../message-text.js";
 import type { ChatMessage, Notice, Outgoing, RoomState } from "../store.js";
 import { fullTime, isoTime, shortTime } from "../time.js";
 
@@ -169,7 +169,7 @@ export class RoomLog {
     replaceChildren(
       entry,
       avatar(me, "m", this.hooks.avatarUrl(me)),
-      h("div", { class: "message-body" }, h("p", { class: "message-meta" }, h("span", { class: "message-from" }, me)), h("p", { class: "text" }, emojify(item.text)), status),
+      h("div", { class: "message-body" }, h("p", { class: "message-meta" }, h("span", { class: "message-from" }, me)), h("p", { class: "text" }, ...messageText(item.text, me)), status),
     );
     if (wasPinned && this.attached) this.scrollToBottom();
   }
@@ -241,7 +241,10 @@ export class RoomLog {
     const url = this.hooks.avatarUrl(m.from);
     return h(
       "li",
-      { class: "message", attrs: { "data-offset": m.offset, "data-from": m.from, "data-ts": m.ts } },
+      {
+        class: m.mentions.includes(this.hooks.me) ? "message mentions-me" : "message",
+        attrs: { "data-offset": m.offset, "data-from": m.from, "data-ts": m.ts },
+      },
       avatar(m.from, "m", url),
       h(
         "div",
@@ -253,7 +256,7 @@ export class RoomLog {
           " ",
           h("time", { attrs: { datetime: isoTime(m.ts), title: fullTime(m.ts) } }, shortTime(m.ts)),
         ),
-        h("p", { class: "text" }, emojify(m.text)),
+        h("p", { class: "text" }, ...messageText(m.text, this.hooks.me)),
       ),
     );
   }

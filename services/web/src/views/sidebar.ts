@@ -1,5 +1,5 @@
 import { avatar } from "../avatar.js";
-import { h, replaceChildren, setText } from "../dom.js";
+import { h, placeChildren, setText } from "../dom.js";
 import { parseRoomInput } from "../names.js";
 import type { ChatStore, RoomState } from "../store.js";
 
@@ -17,6 +17,7 @@ export class Sidebar {
   private readonly dmHint: HTMLParagraphElement;
   private readonly roomError: HTMLParagraphElement;
   private readonly roomInput: HTMLInputElement;
+  private readonly items = new Map<string, RoomItem>();
 
   constructor(
     private readonly store: ChatStore,
@@ -24,7 +25,7 @@ export class Sidebar {
   ) {
     this.roomList = h("ul", { class: "room-list", attrs: { "aria-labelledby": "rooms-heading" } });
     this.dmList = h("ul", { class: "room-list", attrs: { "aria-labelledby": "dms-heading" } });
-    this.dmHint = h("p", { class: "hint" }, "Click a person, or type ", h("kbd", {}, "@name hello"), " in a message.");
+    this.dmHint = h("p", { class: "hint" }, "Click a person, or type ", h("kbd", {}, "/dm name hello"), " in a message.");
     this.roomError = h("p", { class: "form-error", attrs: { id: "room-error", role: "alert" } });
     this.roomInput = h("input", {
       attrs: {
@@ -76,35 +77,30 @@ export class Sidebar {
     for (const room of this.store.rooms.values()) (room.peer === undefined ? rooms : dms).push(room);
     rooms.sort((a, b) => a.name.localeCompare(b.name));
     dms.sort((a, b) => (a.peer ?? "").localeCompare(b.peer ?? ""));
-    replaceChildren(this.roomList, ...rooms.map((r) => this.item(r)));
-    replaceChildren(this.dmList, ...dms.map((r) => this.item(r)));
+    for (const name of this.items.keys()) if (!this.store.rooms.has(name)) this.items.delete(name);
+    placeChildren(
+      this.roomList,
+      rooms.map((r) => this.item(r)),
+    );
+    placeChildren(
+      this.dmList,
+      dms.map((r) => this.item(r)),
+    );
     this.dmHint.hidden = dms.length > 0;
   }
 
+  /** A conversation's entry, made once and then updated in place (focus stays on it). */
   private item(room: RoomState): HTMLLIElement {
-    const active = this.store.active === room.name;
-    const icon = room.peer !== undefined ? avatar(room.peer, "s", this.store.avatarUrl(room.peer)) : h("span", { class: "room-icon", attrs: { "aria-hidden": "true" } }, "#");
-    const label = room.peer !== undefined ? (room.peer === this.store.me ? `${room.peer} (you)` : room.peer) : room.name;
-    return h(
-      "li",
-      {},
-      h(
-        "button",
-        {
-          class: `room-link${room.unread > 0 ? " has-unread" : ""}`,
-          attrs: { type: "button", "aria-current": active ? "page" : undefined, "data-room": room.name },
-          on: {
-            click: () => {
-              this.store.setActive(room.name);
-              this.hooks.chosen();
-            },
-          },
-        },
-        icon,
-        h("span", { class: "room-name" }, label),
-        room.unread > 0 && h("span", { class: "badge" }, String(room.unread > 99 ? "99+" : room.unread), h("span", { class: "sr-only" }, " unread")),
-      ),
-    );
+    let item = this.items.get(room.name);
+    if (item === undefined) {
+      item = new RoomItem(room, this.store, () => {
+        this.store.setActive(room.name);
+        this.hooks.chosen();
+      });
+      this.items.set(room.name, item);
+    }
+    item.update(this.store.active === room.name);
+    return item.el;
   }
 
   private joinRoom(event: SubmitEvent): void {
@@ -120,4 +116,50 @@ export class Sidebar {
     this.store.openRoom(parsed.room);
     this.hooks.chosen();
   }
+}
+
+/** One room or DM in the list: its name, unread count and mention count. */
+class RoomItem {
+  readonly el: HTMLLIElement;
+  private readonly button: HTMLButtonElement;
+  private readonly unread: HTMLSpanElement;
+  private readonly mentions: HTMLSpanElement;
+
+  constructor(
+    private readonly room: RoomState,
+    store: ChatStore,
+    choose: () => void,
+  ) {
+    const icon = room.peer !== undefined ? avatar(room.peer, "s", store.avatarUrl(room.peer)) : h("span", { class: "room-icon", attrs: { "aria-hidden": "true" } }, "#");
+    const label = room.peer !== undefined ? (room.peer === store.me ? `${room.peer} (you)` : room.peer) : room.name;
+    this.mentions = h("span", { class: "badge mention-badge" });
+    this.unread = h("span", { class: "badge unread-badge" });
+    this.button = h(
+      "button",
+      { class: "room-link", attrs: { type: "button", "data-room": room.name }, on: { click: choose } },
+      icon,
+      h("span", { class: "room-name" }, label),
+      this.mentions,
+      this.unread,
+    );
+    this.el = h("li", {}, this.button);
+  }
+
+  update(active: boolean): void {
+    const { unread, mentions } = this.room;
+    this.button.classList.toggle("has-unread", unread > 0);
+    if (active) this.button.setAttribute("aria-current", "page");
+    else this.button.removeAttribute("aria-current");
+    this.unread.hidden = unread === 0;
+    setCount(this.unread, unread, " unread");
+    this.mentions.hidden = mentions === 0;
+    setCount(this.mentions, mentions, mentions === 1 ? " mention" : " mentions", "@");
+  }
+}
+
+/** A badge's visible number and, for screen readers, what it counts. */
+function setCount(badge: HTMLElement, count: number, what: string, prefix = ""): void {
+  const shown = `${prefix}${count > 99 ? "99+" : count}`;
+  if (badge.firstChild?.textContent === shown) return;
+  badge.replaceChildren(shown, h("span", { class: "sr-only" }, what));
 }

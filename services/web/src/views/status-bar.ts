@@ -20,13 +20,11 @@ export class StatusBar {
     this.pending = h("span", { class: "status-pending" });
     this.problem = h("span", { class: "status-problem", attrs: { role: "alert" } });
     this.reload = h("button", { class: "link", attrs: { type: "button", hidden: true }, on: { click: () => location.reload() } }, "Reconnect");
+    // The footer keeps its own landmark role; the live region is the part inside it that changes.
     this.el = h(
       "footer",
-      { class: "status-bar", attrs: { role: "status" } },
-      h("span", { class: "status-dot", attrs: { "aria-hidden": "true" } }),
-      this.text,
-      this.reload,
-      this.pending,
+      { class: "status-bar" },
+      h("div", { class: "status-live", attrs: { role: "status" } }, h("span", { class: "status-dot", attrs: { "aria-hidden": "true" } }), this.text, this.reload, this.pending),
       this.problem,
     );
     const render = (): void => this.render();

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContextOptions, LaunchOptions, Locator, Page } from "playwright-core";
+import { axeViolations } from "./axe.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 export const SCREENSHOTS = join(REPO_ROOT, "test-artifacts", "screenshots");
@@ -93,9 +94,36 @@ export class ChatPage {
 
   /** The unread count on a room's sidebar entry (0 when it shows none). */
   async unread(room: string): Promise<number> {
-    const badge = this.roomButton(room).locator(".badge");
-    if ((await badge.count()) === 0) return 0;
-    return Number.parseInt((await badge.textContent()) ?? "", 10);
+    return badgeCount(this.roomButton(room).locator(".unread-badge"));
+  }
+
+  /** The mention count on a room's sidebar entry (0 when it shows none). */
+  async mentions(room: string): Promise<number> {
+    return badgeCount(this.roomButton(room).locator(".mention-badge"));
+  }
+
+  /** A person in the active room's people list, by the name it shows. */
+  person(user: string): Locator {
+    return this.page.getByRole("button", { name: new RegExp(`^${user}(,| you,)`) });
+  }
+
+  /** The heading of the conversation on screen (`#lobby`, `@bob`). */
+  async heading(): Promise<string | null> {
+    return this.page.getByRole("heading", { level: 1 }).textContent();
+  }
+
+  /** A description of the element that has keyboard focus (its room, user or tag). */
+  async focused(): Promise<string> {
+    return this.page.evaluate<string>(`(() => {
+      const el = document.activeElement;
+      if (el === null) return "none";
+      return el.dataset.room !== undefined ? "room:" + el.dataset.room : el.dataset.user !== undefined ? "user:" + el.dataset.user : el.tagName.toLowerCase();
+    })()`);
+  }
+
+  /** axe-core's violations on what the page shows now (empty when clean). */
+  accessibilityViolations(): Promise<string[]> {
+    return axeViolations(this.page);
   }
 
   async openRoom(room: string): Promise<void> {
@@ -111,4 +139,9 @@ export class ChatPage {
   async close(): Promise<void> {
     await this.page.context().close();
   }
+}
+
+async function badgeCount(badge: Locator): Promise<number> {
+  if (!(await badge.isVisible())) return 0;
+  return Number.parseInt(((await badge.textContent()) ?? "").replace(/^@/, ""), 10);
 }
