@@ -28,7 +28,7 @@ export class PeoplePanel {
       { class: "people", attrs: { id: "people-panel", "aria-labelledby": "people-heading" } },
       this.heading,
       this.list,
-      h("p", { class: "hint" }, "Choose someone to send them a direct message."),
+      h("p", { class: "hint", attrs: { id: "people-hint" } }, "Choose someone to send them a direct message."),
     );
     store.on("presence", (room) => {
       if (room.name === store.active) this.render();
@@ -49,8 +49,8 @@ export class PeoplePanel {
   }
 
   /**
-   * A person's button. Its accessible name starts with what it shows ("bob, send a message"),
-   * so speech control users can say what they see.
+   * A person's button. Its accessible name is exactly what it shows ("bob", "alice you"), so
+   * speech control users can say what they see; what it does is its description (the hint).
    */
   private item(user: string): HTMLLIElement {
     let item = this.items.get(user);
@@ -63,7 +63,7 @@ export class PeoplePanel {
         "button",
         {
           class: "person",
-          attrs: { type: "button", "data-user": user },
+          attrs: { type: "button", "data-user": user, "aria-describedby": "people-hint" },
           on: {
             click: () => {
               this.store.openDirect(user);
@@ -73,9 +73,7 @@ export class PeoplePanel {
         },
         avatar(user, "s", this.store.avatarUrl(user)),
         h("span", { class: "person-name" }, user),
-        self && " ",
         self && h("span", { class: "you" }, "you"),
-        h("span", { class: "sr-only" }, self ? ", open your notes" : ", send a message"),
         h("span", { class: "online-dot", attrs: { "aria-hidden": "true" } }),
       ),
     );

@@ -104,7 +104,7 @@ export class ChatPage {
 
   /** A person in the active room's people list, by the name it shows. */
   person(user: string): Locator {
-    return this.page.getByRole("button", { name: new RegExp(`^${user}(,| you,)`) });
+    return this.page.locator("#people-panel").getByRole("button", { name: new RegExp(`^${user}( you)?$`) });
   }
 
   /** The heading of the conversation on screen (`#lobby`, `@bob`). */
