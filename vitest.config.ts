@@ -1,4 +1,8 @@
+import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+
+/** Debian's Chromium (services/web/ci-deps.sh installs it); nothing is downloaded. */
+const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /*
  * One vitest run over every package. Tests talk to real processes (gateways, redis-server,
@@ -13,6 +17,24 @@ export default defineConfig({
           name: "protocol",
           root: "packages/protocol",
           include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        // The same protocol tests once more in real Chromium: the package must run in any
+        // JavaScript runtime, without Node's globals (packages/protocol/README.md).
+        test: {
+          name: "protocol-chromium",
+          root: "packages/protocol",
+          include: ["test/**/*.test.ts"],
+          testTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({
+              launchOptions: { executablePath: CHROMIUM_PATH, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"] },
+            }),
+            instances: [{ browser: "chromium" }],
+          },
         },
       },
       {

@@ -5,6 +5,13 @@ import { CliError, ExitCode } from "./exit-codes.js";
 import { observedWebSocket, type Refusal } from "./node-websocket.js";
 import { toWsUrl } from "./target.js";
 
+/**
+ * Network errors meaning nothing answers at the address: no server on the port, no such host,
+ * no route. Before the first connection the CLI reports them at once instead of retrying until
+ * `--timeout` (a server that was reachable once is waited for: it may be restarting).
+ */
+const NOTHING_THERE: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"]);
+
 /** HTTP statuses of a refused upgrade that retrying cannot fix (bad name, bad token, origin). */
 const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404]);
 
@@ -17,6 +24,8 @@ export class Connection {
   /** Rejects with a `CliError` when the server refuses us for good; never resolves. */
   readonly fatal: Promise<never>;
   private lastProblem: string | undefined;
+  /** Whether a server welcomed us once: from then on, failed connects are retried. */
+  private welcomed = false;
   private fail: (err: CliError) => void = () => undefined;
 
   constructor(private readonly global: GlobalOptions) {
@@ -26,9 +35,7 @@ export class Connection {
     this.fatal.catch(() => undefined);
     const observer = {
       refused: (refusal: Refusal) => this.onRefused(refusal),
-      failed: (message: string) => {
-        this.lastProblem = message;
-      },
+      failed: (message: string, code: string | undefined) => this.onFailed(message, code),
     };
     this.client = new ParleyClient({
       url: toWsUrl(global.url),
@@ -38,6 +45,9 @@ export class Connection {
       requestTimeoutMs: global.timeoutMs,
       sendTimeoutMs: global.timeoutMs,
       autoJoinDms: false,
+    });
+    this.client.on("welcome", () => {
+      this.welcomed = true;
     });
     this.client.on("closed", ({ code, reason }) => {
       if (code !== CloseCode.normal) this.fail(new CliError(ExitCode.refused, `the server closed the connection (${code}${reason ? `: ${reason}` : ""})`));
@@ -81,6 +91,13 @@ export class Connection {
     this.client.close();
   }
 
+  private onFailed(message: string, code: string | undefined): void {
+    this.lastProblem = message;
+    if (this.welcomed || code === undefined || !NOTHING_THERE.has(code)) return;
+    this.fail(new CliError(ExitCode.unreachable, `cannot connect to ${this.global.url}: ${message} (is a Parley server running there?)`));
+    this.client.close();
+  }
+
   private onRefused(refusal: Refusal): void {
     const text = `the server refused the connection (HTTP ${refusal.status}${refusal.reason ? `: ${refusal.reason}` : ""})`;
     this.lastProblem = text;
@@ -99,7 +116,7 @@ export function toCliError(err: unknown): CliError {
       return new CliError(ExitCode.unreachable, `no answer from the server: ${err.message}`);
     }
     if (err.code === ClientErrorCode.closed) return new CliError(ExitCode.refused, err.message);
-    return new CliError(ExitCode.refused, `the server refused: ${err.code}: ${err.message}`);
+    return new CliError(ExitCode.refused, `the server refused the request: ${err.message} (${err.code})`);
   }
   return new CliError(ExitCode.unreachable, err instanceof Error ? err.message : String(err));
 }

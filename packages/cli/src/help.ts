@@ -7,7 +7,8 @@ const GLOBAL = `Global options:
   --timeout <ms>   how long to wait for the server to connect or answer (default 10000)
   -h, --help       show help`;
 
-const EXIT = `Exit codes: 0 ok, 1 usage error, 2 refused by the server, 3 server unreachable or no answer in time.`;
+const EXIT = `Exit codes: 0 ok, 1 usage error, 2 refused by the server, 3 server unreachable or no answer in time,
+4 (export) the room stores no messages.`;
 
 export const HELP = {
   main: `Usage: parley <command> [options]
@@ -54,7 +55,8 @@ ${EXIT}`,
   export: `Usage: parley export <room|@user> [options] > room.ndjson
 
 Writes every message the server still stores for the room, oldest first, one JSON object per
-line, then exits. Messages sent after the export started are not included.
+line, then exits. Messages sent after the export started are not included. A room that stores
+no messages (there is no such room, or its history expired) is an error: exit code 4.
 
 ${GLOBAL}
 
@@ -62,7 +64,8 @@ ${EXIT}`,
 
   users: `Usage: parley users [options]
 
-Lists the users online anywhere in the cluster, one per line.
+Lists the users online anywhere in the cluster, one per line (when nobody is, stdout stays
+empty and a notice on stderr says so).
 
 Options:
   --json           print {"users": [...]} instead

@@ -11,8 +11,11 @@ export interface Refusal {
 export interface SocketObserver {
   /** The upgrade got an HTTP error response. */
   refused(refusal: Refusal): void;
-  /** A connect attempt or an open socket failed (refused TCP connection, reset, timeout). */
-  failed(message: string): void;
+  /**
+   * A connect attempt or an open socket failed (refused TCP connection, reset, timeout); `code`
+   * is the system error code when there is one (`ECONNREFUSED`).
+   */
+  failed(message: string, code: string | undefined): void;
 }
 
 /**
@@ -27,7 +30,7 @@ export function observedWebSocket(observer: SocketObserver, handshakeTimeoutMs: 
       let refused = false;
       this.on("error", (err) => {
         // After a refusal the error is only our own abort of the handshake: the refusal says more.
-        if (!refused) observer.failed(err.message);
+        if (!refused) observer.failed(err.message, (err as NodeJS.ErrnoException).code);
       });
       this.on("unexpected-response", (_req, res) => {
         const chunks: Buffer[] = [];

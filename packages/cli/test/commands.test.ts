@@ -2,6 +2,7 @@ import type { MsgEnvelope } from "@parley/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../services/gateway/test/support/free-port.js";
 import { Cluster, newClient } from "../../client/test/support.js";
+import { GatewayProcess } from "../../../services/gateway/test/support/gateway-process.js";
 import { CliProcess, runCli } from "./run-cli.js";
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -38,6 +39,27 @@ describe("parley against a 2-node cluster", () => {
       ]);
     } finally {
       history.client.close();
+    }
+  });
+
+  it("send refuses a message longer than the server announces, in a sentence", async () => {
+    const short = await GatewayProcess.start({ nodeId: "short-texts", env: { PARLEY_MAX_TEXT_LENGTH: "10" } });
+    try {
+      const res = await runCli(["send", "lobby", "eleven chars", "--url", short.url]);
+      expect(res).toMatchObject({ code: 1, stdout: "" });
+      expect(res.stderr).toContain("send: the message is too long: at most 10 characters (it has 12)");
+    } finally {
+      await short.stop();
+    }
+  });
+
+  it("users says so when nobody is online (stdout stays empty)", async () => {
+    const empty = await GatewayProcess.start({ nodeId: "nobody-home" });
+    try {
+      expect(await runCli(["users", "--url", empty.url])).toMatchObject({ code: 0, stdout: "", stderr: "parley: nobody is online\n" });
+      expect(await runCli(["users", "--json", "--url", empty.url])).toMatchObject({ code: 0, stdout: '{"users":[]}\n', stderr: "" });
+    } finally {
+      await empty.stop();
     }
   });
 
@@ -118,7 +140,9 @@ describe("parley against a 2-node cluster", () => {
       expect(res.stderr).toBe("");
 
       const empty = await runCli(["export", "nothing-here", ...at(0)]);
-      expect(empty).toMatchObject({ code: 0, stdout: "" });
+      expect(empty).toEqual(
+        expect.objectContaining({ code: 4, stdout: "", stderr: "parley: nothing-here has no stored messages: there is no such room, or its history expired\n" }),
+      );
 
       const dm = await runCli(["send", "@zed", "secret", ...at(1), "--name", "yan"]);
       expect(dm.code).toBe(0);

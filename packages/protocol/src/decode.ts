@@ -11,7 +11,8 @@ import {
 import { parseCanonicalMessage } from "./canonical-frame.js";
 import { ErrorCode } from "./error-codes.js";
 import { Limits } from "./limits.js";
-import { isCanonicalRoom } from "./names.js";
+import { describeInvalid } from "./invalid-field.js";
+import { dmMembers, dmRoom, isCanonicalRoom } from "./names.js";
 
 export type DecodeResult<T> =
   | { readonly ok: true; readonly value: T }
@@ -76,11 +77,30 @@ function readString(value: unknown, key: string): string | undefined {
   return typeof field === "string" && field.length <= 128 ? field : undefined;
 }
 
-function byteLength(frame: string, maxBytes: number): number {
-  // A JS string's UTF-8 size is at most 3 bytes per code unit; skip the exact count when the
-  // cheap bounds already decide.
-  if (frame.length * 3 <= maxBytes) return frame.length;
-  return Buffer.byteLength(frame, "utf8");
+/**
+ * Whether `frame`'s UTF-8 encoding is longer than `maxBytes`. A JS string's UTF-8 size is at most
+ * 3 bytes per code unit, so short strings are decided without looking at them; longer ones are
+ * counted, stopping as soon as the count passes the limit. A lone surrogate counts 3 bytes: the
+ * U+FFFD that `TextEncoder` (and a WebSocket) writes in its place.
+ */
+function exceedsBytes(frame: string, maxBytes: number): boolean {
+  if (frame.length > maxBytes) return true;
+  if (frame.length * 3 <= maxBytes) return false;
+  let bytes = 0;
+  for (let i = 0; i < frame.length && bytes <= maxBytes; i++) {
+    const c = frame.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < frame.length && isLowSurrogate(frame.charCodeAt(i + 1))) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes > maxBytes;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 function decodeWith<K extends string, T>(
@@ -91,7 +111,7 @@ function decodeWith<K extends string, T>(
   const maxBytes = options?.maxFrameBytes ?? Limits.maxFrameBytes;
   let text: string;
   if (typeof frame === "string") {
-    if (frame.length > maxBytes || byteLength(frame, maxBytes) > maxBytes) {
+    if (exceedsBytes(frame, maxBytes)) {
       return fail(ErrorCode.tooLarge, `frame exceeds ${maxBytes} bytes`);
     }
     text = frame;
@@ -123,15 +143,16 @@ function decodeWith<K extends string, T>(
   }
   const checker = checkers[type as K];
   if (!checker.Check(value)) {
-    const first = checker.Errors(value).First();
-    const where = first?.path ? first.path : "/";
-    const why = first?.message ?? "invalid envelope";
-    return fail(ErrorCode.badRequest, `${type}: ${where}: ${why}`, value);
+    return fail(ErrorCode.badRequest, describeInvalid(type, checker.Errors(value).First()), value);
   }
-  if (!hasCanonicalRoom(value)) {
-    return fail(ErrorCode.badRequest, `${type}: /room: a DM room names its two users sorted, as dmRoom() does`, value);
-  }
+  if (!hasCanonicalRoom(value)) return fail(ErrorCode.badRequest, unsortedDmRoom((value as { room: string }).room), value);
   return { ok: true, value: value as T };
+}
+
+function unsortedDmRoom(room: string): string {
+  const pair = dmMembers(room);
+  const sorted = pair === undefined ? room : dmRoom(pair[0], pair[1]);
+  return `room ${JSON.stringify(room)} must name its two users sorted: ${JSON.stringify(sorted)}, as dmRoom() does`;
 }
 
 function isValid<K extends string>(value: { readonly type: string }, checkers: Checkers<K>): boolean {

@@ -160,12 +160,21 @@ describe("the canonical-frame shortcut", PROPERTY_TIMEOUT, () => {
     }
   });
 
-  it("works without Node's Buffer (browsers), through TextDecoder", async () => {
+  it("works without Node's Buffer (browsers, workers): the same answers, and no throw on long strings", async () => {
     vi.resetModules();
     vi.stubGlobal("Buffer", undefined);
     let portable: typeof parseCanonicalMessage;
+    let portableDecode: typeof decodeClient;
     try {
       ({ parseCanonicalMessage: portable } = await import("../src/canonical-frame.js"));
+      ({ decodeClient: portableDecode } = await import("../src/decode.js"));
+      // Strings long enough that their size in bytes must be counted (the report: 6,000
+      // characters gave "Buffer is not defined").
+      expect(portableDecode("é".repeat(6000))).toMatchObject({ ok: false, code: ErrorCode.badJson });
+      expect(portableDecode("😀".repeat(5000))).toMatchObject({ ok: false, code: ErrorCode.tooLarge });
+      const send = JSON.stringify({ type: "send", room: "general", text: "é".repeat(Limits.maxTextLength), cid: "c1" });
+      expect(portableDecode(send, { maxFrameBytes: send.length * 2 })).toMatchObject({ ok: true });
+      expect(portableDecode(send, { maxFrameBytes: send.length })).toMatchObject({ ok: false, code: ErrorCode.tooLarge });
     } finally {
       vi.unstubAllGlobals();
     }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, Limits, decodeClient, decodeServer, encodeServer, isClientEnvelope, type MsgEnvelope } from "../src/index.js";
+import { utf8Length } from "./arbitraries.js";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const send = (fields: Record<string, unknown> = {}): string =>
   JSON.stringify({ type: "send", room: "general", text: "hi", cid: "c1", ...fields });
 
 /** `json` padded with trailing whitespace (insignificant to JSON) to exactly `size` bytes. */
-const padTo = (json: string, size: number): string => json + " ".repeat(size - Buffer.byteLength(json));
+const padTo = (json: string, size: number): string => json + " ".repeat(size - utf8Length(json));
 
 describe("decodeClient accepts valid envelopes", () => {
   it.each([
@@ -131,7 +132,37 @@ describe("bad_request", () => {
   ])("%s", (_name, env, path) => {
     const result = decodeClient(JSON.stringify(env));
     expect(result).toMatchObject({ ok: false, code: ErrorCode.badRequest });
-    if (!result.ok) expect(result.message).toContain(`${env.type}: ${path}`);
+    // The sentence starts with the field at fault, as people name it (`since.epoch`).
+    const keys = path.slice(1).split("/");
+    const named = path === "/force" || path === "/since/x" ? `${keys.at(-1) ?? ""} is not a field of` : keys.join(".");
+    if (!result.ok) expect(result.message.startsWith(named), result.message).toBe(true);
+  });
+
+  it.each([
+    ["a too-long text", { type: "send", room: "general", text: "x".repeat(Limits.maxTextLength + 1), cid: "c1" }, "text is too long: at most 4000 characters (got 4001)"],
+    ["an empty text", { type: "send", room: "general", text: "", cid: "c1" }, "text must not be empty"],
+    ["a missing cid", { type: "send", room: "general", text: "hi" }, "cid is missing"],
+    [
+      "a room with a space",
+      { type: "join", room: "bad room" },
+      `room "bad room" is not a room name: letters, digits, '_', '.' or '-', starting with a letter or digit, at most 64 characters (or dm:<user>:<user>)`,
+    ],
+    [
+      "a user with a space",
+      { type: "dm", to: "bob smith", text: "hi", cid: "c1" },
+      `to "bob smith" is not a user name: letters, digits, '_', '.' or '-', starting with a letter or digit, at most 32 characters`,
+    ],
+    ["a bad request id", { type: "presence", room: "general", id: "r 1" }, `id "r 1" is not an id: 1 to 64 letters, digits, '_' or '-'`],
+    ["an unknown field", { type: "leave", room: "general", force: true }, "force is not a field of a leave (its fields: type, room, id)"],
+    ["an unknown nested field", { type: "join", room: "general", since: { epoch: "e", offset: 1, x: 1 } }, "x is not a field of since (its fields: epoch, offset)"],
+    ["a negative offset", { type: "join", room: "general", since: { epoch: "e", offset: -1 } }, "since.offset must be at least 0 (got -1)"],
+    ["a fractional offset", { type: "join", room: "general", since: { epoch: "e", offset: 1.5 } }, "since.offset must be a whole number, not 1.5"],
+    ["a limit over the maximum", { type: "history", room: "general", limit: 101 }, "limit must be at most 100 (got 101)"],
+    ["a number as a string", { type: "history", room: "general", before: "10" }, `before must be a whole number, not "10"`],
+    ["a room that is a number", { type: "join", room: 7 }, "room must be a string, not 7"],
+    ["an unsorted DM room", { type: "join", room: "dm:bob:alice" }, `room "dm:bob:alice" must name its two users sorted: "dm:alice:bob", as dmRoom() does`],
+  ])("says what is wrong in a sentence: %s", (_name, env, sentence) => {
+    expect(decodeClient(JSON.stringify(env))).toMatchObject({ ok: false, code: ErrorCode.badRequest, message: sentence });
   });
 
   it("treats 1e400 (Infinity after parsing) as not an integer", () => {
@@ -144,7 +175,7 @@ describe("bad_request", () => {
   it("rejects a __proto__ key as an extra field instead of treating it as the prototype", () => {
     const result = decodeClient('{"type":"leave","room":"general","__proto__":{"isAdmin":true}}');
     expect(result).toMatchObject({ ok: false, code: ErrorCode.badRequest });
-    if (!result.ok) expect(result.message).toContain("/__proto__");
+    if (!result.ok) expect(result.message).toContain("__proto__ is not a field of a leave");
   });
 
   it("takes the last of duplicate keys, as JSON.parse does, and validates that", () => {
@@ -178,7 +209,7 @@ describe("DM rooms must be spelled as dmRoom() spells them", () => {
   it("decodeServer applies the same rule to rooms, but not to an error's echo of a bad request", () => {
     const msg = { type: "msg", room: "dm:bob:alice", epoch: "e", offset: 1, from: "bob", text: "hi", ts: 1 };
     expect(decodeServer(JSON.stringify(msg))).toMatchObject({ ok: false, code: ErrorCode.badRequest });
-    const error = { type: "error", code: "bad_request", message: "join: /room: …", room: "dm:bob:alice" };
+    const error = { type: "error", code: "bad_request", message: "room …", room: "dm:bob:alice" };
     expect(decodeServer(JSON.stringify(error))).toEqual({ ok: true, value: error });
   });
 });
@@ -237,9 +268,9 @@ describe("too_large", () => {
     const options = { maxFrameBytes: 100 };
     const fits = JSON.stringify({ type: "send", room: "general", text: "€".repeat(10), cid: "c1" });
     const tooBig = JSON.stringify({ type: "send", room: "general", text: "€".repeat(20), cid: "c1" });
-    expect(Buffer.byteLength(fits)).toBeLessThanOrEqual(100);
+    expect(utf8Length(fits)).toBeLessThanOrEqual(100);
     expect(tooBig.length).toBeLessThanOrEqual(100);
-    expect(Buffer.byteLength(tooBig)).toBeGreaterThan(100);
+    expect(utf8Length(tooBig)).toBeGreaterThan(100);
     expect(decodeClient(fits, options).ok).toBe(true);
     expect(decodeClient(tooBig, options)).toEqual({ ok: false, code: ErrorCode.tooLarge, message: "frame exceeds 100 bytes" });
     expect(decodeClient(bytes(tooBig), options)).toMatchObject({ ok: false, code: ErrorCode.tooLarge });
@@ -249,7 +280,7 @@ describe("too_large", () => {
 
   it("a text within maxTextLength can still make a frame beyond maxFrameBytes once JSON-escaped", () => {
     const frame = send({ text: "\u0001".repeat(Limits.maxTextLength) });
-    expect(Buffer.byteLength(frame)).toBeGreaterThan(max);
+    expect(utf8Length(frame)).toBeGreaterThan(max);
     expect(decodeClient(frame)).toMatchObject({ ok: false, code: ErrorCode.tooLarge });
   });
 

@@ -31,7 +31,9 @@ export async function runExport(inv: Run): Promise<void> {
       );
     const newest = await page(undefined, 1);
     const head = newest.messages[0]?.offset;
-    if (head === undefined) return;
+    if (head === undefined) {
+      throw new CliError(ExitCode.noHistory, `${room} has no stored messages: there is no such room, or its history expired`);
+    }
     const { epoch } = newest;
     const read = async (before: number, limit: number): Promise<HistoryResult> => {
       const result = await page(before, limit);

@@ -1,6 +1,6 @@
 import type { Invocation } from "../args.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
-import { writeLine } from "../output.js";
+import { notice, writeLine } from "../output.js";
 import { toHttpBase } from "../target.js";
 
 type Run = Extract<Invocation, { kind: "run" }>;
@@ -33,5 +33,6 @@ export async function runUsers(inv: Run): Promise<void> {
     throw new CliError(ExitCode.refused, `${url} did not answer with {"users": [...]}; is this a Parley server?`);
   }
   if (inv.json) await writeLine(process.stdout, JSON.stringify({ users }));
+  else if (users.length === 0) notice("nobody is online");
   else for (const user of users) await writeLine(process.stdout, user);
 }
