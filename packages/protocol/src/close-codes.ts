@@ -33,6 +33,8 @@ export const CloseCode = {
   tokenExpired: 4001,
   /** The application's backend disconnected the user (server API) and allows a reconnect. */
   serverDisconnect: 4002,
+  /** The guest name is held by a live session of another browser: pick another name. */
+  nameTaken: 4509,
   /** The user is not allowed to connect at all. */
   forbidden: 4503,
   /** The application's backend disconnected the user for good, or revoked the token used. */

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { ERROR_CODES } from "./error-codes.js";
 import { Limits, SUBPROTOCOL } from "./limits.js";
+import { ConversationsReply, ConversationsRequest, FeedRequest, FeedSubscribed, Note, ReadReply, ReadRequest, Receipt } from "./conversations.js";
 import { CID_PATTERN, ROOM_PATTERN, USER_PATTERN } from "./names.js";
 
 /*
@@ -65,10 +66,13 @@ export const clientSchemas = {
   history: HistoryRequest,
   presence: PresenceRequest,
   typing: TypingRequest,
+  feed: FeedRequest,
+  conversations: ConversationsRequest,
+  read: ReadRequest,
 } as const satisfies Record<string, TSchema>;
 
 export const ClientEnvelope = Type.Union(
-  [JoinRequest, LeaveRequest, SendRequest, DmRequest, HistoryRequest, PresenceRequest, TypingRequest],
+  [JoinRequest, LeaveRequest, SendRequest, DmRequest, HistoryRequest, PresenceRequest, TypingRequest, FeedRequest, ConversationsRequest, ReadRequest],
   { $id: "ClientEnvelope" },
 );
 export type ClientEnvelope = Static<typeof ClientEnvelope>;
@@ -180,10 +184,15 @@ export const serverSchemas = {
   history: History,
   error: ErrorEnvelope,
   typing: Typing,
+  feed: FeedSubscribed,
+  note: Note,
+  conversations: ConversationsReply,
+  read: ReadReply,
+  receipt: Receipt,
 } as const satisfies Record<string, TSchema>;
 
 export const ServerEnvelope = Type.Union(
-  [Welcome, Msg, Subscribed, Unsubscribed, Joined, Left, Presence, Ack, History, ErrorEnvelope, Typing],
+  [Welcome, Msg, Subscribed, Unsubscribed, Joined, Left, Presence, Ack, History, ErrorEnvelope, Typing, FeedSubscribed, Note, ConversationsReply, ReadReply, Receipt],
   { $id: "ServerEnvelope" },
 );
 export type ServerEnvelope = Static<typeof ServerEnvelope>;

@@ -21,6 +21,8 @@ export const ErrorCode = {
   notJoined: "not_joined",
   /** The connection has joined as many rooms as allowed. */
   tooManyRooms: "too_many_rooms",
+  /** The guest name is held by a live session of another browser (guest mode only). */
+  nameTaken: "name_taken",
   /** A dependency (Redis) is unreachable; nothing was stored. Retry later with the same `cid`. */
   unavailable: "unavailable",
   /** An unexpected server fault; nothing was stored. */

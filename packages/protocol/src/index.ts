@@ -12,3 +12,5 @@ export { serverApiDocument } from "./openapi.js";
 export { decodeServerBody } from "./server-api-decode.js";
 export type { BodyResult } from "./server-api-decode.js";
 export { WEBHOOK_EVENT_TYPES, WebhookEventType } from "./webhook-events.js";
+export * from "./conversations.js";
+export { mentionedUsers, MAX_MENTIONS } from "./mentions.js";

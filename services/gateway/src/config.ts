@@ -139,8 +139,20 @@ export interface DrainConfig {
   readonly batchIntervalMs: number;
 }
 
+export interface ConversationsConfig {
+  /** A user's presence outlives their last connection by this long, so a reload is silent. */
+  readonly presenceGraceMs: number;
+  /** Whether members see up to where others have read (`receipt`). */
+  readonly receipts: boolean;
+  /** At most one read write and one receipt per user and room in this window (per node). */
+  readonly readCoalesceMs: number;
+  /** A guest name stays held this long after its last live session on a node. */
+  readonly guestClaimMs: number;
+}
+
 export interface Config {
   readonly server: ServerConfig;
+  readonly conversations: ConversationsConfig;
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
   readonly store: StoreConfig;
@@ -357,6 +369,12 @@ export function loadConfig(env: Env = process.env): Config {
       probeMs: r.int("PARLEY_REDIS_PROBE_MS", 1000, 0, 600_000),
     },
     presence: { heartbeatMs, nodeTtlMs },
+    conversations: {
+      presenceGraceMs: r.int("PARLEY_PRESENCE_GRACE_MS", 3000, 0, 600_000),
+      receipts: r.bool("PARLEY_RECEIPTS", true),
+      readCoalesceMs: r.int("PARLEY_READ_COALESCE_MS", 1000, 0, 600_000),
+      guestClaimMs: r.int("PARLEY_GUEST_CLAIM_MS", 15_000, 1000, 3_600_000),
+    },
     drain: {
       timeoutMs: r.int("PARLEY_DRAIN_TIMEOUT_MS", 10_000, 0, 600_000),
       batchSize: r.int("PARLEY_DRAIN_BATCH", 500, 1, 1_000_000),

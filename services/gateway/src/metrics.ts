@@ -150,6 +150,11 @@ export function createMetrics() {
       labelNames: ["outcome"] as const,
       registers,
     }),
+    mentions: new Counter({
+      name: "parley_mentions_total",
+      help: "Users mentioned in stored room messages (each recorded in the user's conversations and feed)",
+      registers,
+    }),
     resumes: new Counter({
       name: "parley_resumes_total",
       help: "Joins with `since`, by outcome (recovered or not)",
@@ -191,6 +196,7 @@ function zeroLabelledCounters(metrics: {
   serverApiRequests: Counter<"operation" | "outcome">;
   webhookDeliveries: Counter<"outcome">;
   resumes: Counter<"outcome">;
+  mentions: Counter;
   gapRepairs: Counter<"outcome">;
 }): void {
   for (const code of ERROR_CODES) metrics.protocolErrors.inc({ code }, 0);

@@ -27,7 +27,7 @@ local function bounds(meta_key, log_key)
   return seq, seq - redis.call('LLEN', log_key) + 1
 end
 
--- Appends the frame with the next offset, records the cid, records the `message.created` event in
+-- Appends the frame with the next offset, records the cid (when keys.cid is given), records the `message.created` event in
 -- the room's outbox (keys.outbox, when outbox_max > 0; needs lib/outbox.lua), and publishes the
 -- frame: one step, so offset order is publish order and no stored message lacks its event.
 -- `frame_head` is the frame up to its epoch (encodeMsgHead); the tail is written here the way
@@ -37,7 +37,7 @@ local function append_and_publish(keys, epoch, frame_head, room_ttl, history_siz
   local frame = frame_head .. ',"epoch":"' .. epoch .. '","offset":' .. offset .. '}'
   redis.call('RPUSH', keys.log, frame)
   redis.call('LTRIM', keys.log, -tonumber(history_size), -1)
-  redis.call('SET', keys.cid, epoch .. ':' .. offset, 'EX', cid_ttl)
+  if keys.cid then redis.call('SET', keys.cid, epoch .. ':' .. offset, 'EX', cid_ttl) end
   redis.call('EXPIRE', keys.meta, room_ttl)
   redis.call('EXPIRE', keys.log, room_ttl)
   record_event(keys.outbox, outbox_max, room_ttl, 'message.created', frame)

@@ -1,12 +1,14 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { Broker, Moderation, Outbox, Presence, RateLimiter, Store } from "../domain/ports.js";
+import type { Broker, GuestNames, Moderation, Outbox, Presence, RateLimiter, Store, UserState } from "../domain/ports.js";
 import { MemoryBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
+import { MemoryGuestNames } from "./memory/memory-guest-names.js";
 import { MemoryModeration } from "./memory/memory-moderation.js";
 import { MemoryPresence } from "./memory/memory-presence.js";
 import { MemoryRateLimiter } from "./memory/memory-rate-limiter.js";
 import { MemoryStore } from "./memory/memory-store.js";
+import { MemoryUserState } from "./memory/memory-user-state.js";
 
 export interface Adapters {
   readonly kind: "memory" | "redis" | "redis-cluster";
@@ -19,6 +21,9 @@ export interface Adapters {
   readonly moderation: Moderation;
   /** Webhook events (Redis only: PARLEY_WEBHOOKS needs Redis); undefined without webhooks. */
   readonly outbox: Outbox | undefined;
+  /** Conversations, read positions and mentions, per user, beside each user's feed. */
+  readonly users: UserState;
+  readonly guestNames: GuestNames;
   /** Closes the backend connections after the domain stopped using them. */
   close(): Promise<void>;
 }
@@ -44,6 +49,8 @@ export function createMemoryAdapters(config: Config, backend = new MemoryBackend
     limiter,
     moderation: new MemoryModeration(backend),
     outbox: undefined,
+    users: new MemoryUserState(backend, store),
+    guestNames: new MemoryGuestNames(backend),
     async close() {
       await Promise.all([broker.close(), store.close(), presence.close()]);
     },

@@ -2,7 +2,6 @@ import {
   CloseCode,
   ErrorCode,
   Limits,
-  SUBPROTOCOL,
   decodeClient,
   dmMembers,
   encodeAck,
@@ -12,11 +11,14 @@ import {
   type ServerEnvelope,
 } from "@parley/protocol";
 import type { Logger } from "pino";
-import type { LimitsConfig } from "../config.js";
+import type { ConversationsConfig, LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Connection, LocalFanout } from "./connection.js";
 import { controlTopic, type Control } from "./control.js";
-import { roomTopic, type Appended, type Broker, type Moderation, type Presence, type RateCharge, type Store } from "./ports.js";
+import { ConversationRequests } from "./conversation-requests.js";
+import { Conversations } from "./conversations.js";
+import { GuestClaims, NAME_TAKEN } from "./guest-claims.js";
+import { roomTopic, type Appended, type Broker, type GuestNames, type Moderation, type Presence, type RateCharge, type Store, type UserState } from "./ports.js";
 import { Relay } from "./relay.js";
 import { ABUSE_CLOSE, RequestError, echoId, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
@@ -24,6 +26,7 @@ import type { SharedLimits } from "./shared-limits.js";
 import { SETTLED, Session, type SessionContext, type TokenFacts } from "./session.js";
 import { RoomPresence } from "./room-presence.js";
 import { UserSessions } from "./user-sessions.js";
+import { welcomeEnvelope } from "./welcome.js";
 
 export interface ChatNodeDeps {
   readonly nodeId: string;
@@ -31,6 +34,9 @@ export interface ChatNodeDeps {
   readonly store: Store;
   readonly presence: Presence;
   readonly moderation: Moderation;
+  readonly users: UserState;
+  readonly guestNames: GuestNames;
+  readonly conversationsConfig: ConversationsConfig;
   readonly fanout: LocalFanout;
   readonly limits: LimitsConfig;
   /** Cluster-wide per-user request bucket (checked after the per-connection one). */
@@ -48,6 +54,10 @@ export class ChatNode {
   private readonly userSessions = new UserSessions<Session>();
   private readonly roomPresence: RoomPresence;
   private readonly relay: Relay;
+  /** Membership, read state and mentions: the operations the server API calls too. */
+  readonly conversations: Conversations;
+  private readonly conversationRequests: ConversationRequests;
+  private readonly guests: GuestClaims;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
 
@@ -67,7 +77,16 @@ export class ChatNode {
       (user, room, frame) => this.deliverInbox(user, room, frame),
       (control) => this.applyControl(control),
     );
-    this.roomPresence = new RoomPresence(deps);
+    this.roomPresence = new RoomPresence({ ...deps, graceMs: deps.conversationsConfig.presenceGraceMs });
+    this.conversations = new Conversations({ ...deps, config: deps.conversationsConfig });
+    this.conversationRequests = new ConversationRequests({
+      relay: this.relay,
+      store: deps.store,
+      conversations: this.conversations,
+      metrics: deps.metrics,
+      send: (session, env) => this.send(session, env),
+    });
+    this.guests = new GuestClaims(deps.guestNames, deps.conversationsConfig.guestClaimMs, deps.log);
   }
 
   /** Open sessions (tabs) of a user on this node. */
@@ -82,29 +101,22 @@ export class ChatNode {
 
   // ---- connection lifecycle (called by the transport) ----
 
-  open(conn: Connection, grant: RoomGrant, token?: TokenFacts): Session {
-    const { limits } = this.deps;
+  /** `token`: a token's facts (revocations); `guestKey`: a guest's browser key ("" without one). */
+  open(conn: Connection, grant: RoomGrant, token?: TokenFacts, guestKey?: string): Session {
     const session = new Session(conn, this.sessionContext, grant, token);
     this.userSessions.add(conn.user, session);
-    this.send(session, {
-      type: "welcome",
-      protocol: SUBPROTOCOL,
-      user: conn.user,
-      session: conn.session,
-      node: this.deps.nodeId,
-      limits: {
-        maxFrameBytes: limits.maxPayloadBytes,
-        maxTextLength: limits.maxTextLength,
-        maxHistoryLimit: Limits.maxHistoryLimit,
-        messagesPerSecond: limits.messagesPerSecond,
-        burst: limits.burst,
-        maxRooms: limits.maxRoomsPerConnection,
-      },
-    });
+    this.send(session, welcomeEnvelope(conn, this.deps.nodeId, this.deps.limits));
     // DMs for this user's tabs arrive on the node's inbox shards, subscribed once for all.
     const inbox = this.relay.inboxSubscribed();
     this.enqueue(session, async () => {
       try {
+        if (guestKey !== undefined && !(await this.guests.claim(conn.user, guestKey))) {
+          this.deps.metrics.protocolErrors.inc({ code: NAME_TAKEN.code });
+          this.send(session, { type: "error", code: NAME_TAKEN.code, message: NAME_TAKEN.message });
+          conn.close(NAME_TAKEN.close, "name taken");
+          return;
+        }
+        if (guestKey !== undefined) session.guestKey = guestKey;
         await inbox;
       } catch (err) {
         session.log.warn({ err }, "inbox subscription failed; closing so the client retries");
@@ -136,6 +148,8 @@ export class ChatNode {
     this.userSessions.delete(user, session);
     // Runs after whatever the session still had in flight, so a pending join is undone too.
     const cleanup = session.chain.then(async () => {
+      this.conversationRequests.release(session);
+      if (session.guestKey !== undefined) this.guests.release(user, session.guestKey);
       for (const room of [...session.rooms]) await this.leaveRoom(session, room, undefined);
       // A session closed before it counted itself online takes nobody's presence with it.
       if (!session.online) return;
@@ -215,6 +229,12 @@ export class ChatNode {
           return await this.presence(session, env);
         case "typing":
           return await this.typing(session, env.room);
+        case "feed":
+          return await this.conversationRequests.feed(session, env);
+        case "conversations":
+          return await this.conversationRequests.list(session, env);
+        case "read":
+          return await this.conversationRequests.read(session, env);
       }
     } catch (err) {
       if (err instanceof RequestError) {
@@ -249,6 +269,8 @@ export class ChatNode {
     }
     await this.assertNotBanned(session, room);
     if (session.closed || session.rooms.has(room)) return;
+    // A resume (`since`) is a reconnect, not a new membership.
+    if (env.since === undefined) await this.conversations.joined(session.user, room);
     session.addRoom(room);
     const feed = this.relay.retain(room);
     try {
@@ -287,6 +309,7 @@ export class ChatNode {
     const { room } = env;
     if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `not joined to ${room}`);
     await this.leaveRoom(session, room, env);
+    await this.conversations.left(session.user, room);
   }
 
   /** `reply`: the leave request to answer with `unsubscribed`, when the client asked to leave. */
@@ -298,7 +321,8 @@ export class ChatNode {
       this.relay.release(feed);
     }
     if (reply !== undefined) this.send(session, { type: "unsubscribed", room, ...echoId(reply) });
-    await this.roomPresence.left(room, session.user);
+    // A disconnect (no reply) is graced: a reload within the grace period tells nobody anything.
+    await this.roomPresence.left(room, session.user, reply === undefined);
   }
 
   private async post(session: Session, env: ClientEnvelopeOf<"send" | "dm">, room: string): Promise<void> {
@@ -331,10 +355,12 @@ export class ChatNode {
       this.deps.metrics.messagesStored.inc();
       const pair = dmMembers(room);
       if (pair !== undefined && appended.frame !== undefined) {
-        // DMs also reach every tab of both users that has not joined the DM room.
+        // Old clients' tabs that read no feed and have not joined the DM room get DMs here.
         await this.relay.publishToInboxes(pair, appended.frame);
       }
     }
+    // Membership, feeds and mentions before the ack (also for a retry: each step is idempotent).
+    if (!appended.limited) await this.conversations.posted(from, room, text, { epoch: appended.epoch, offset: appended.offset });
     return appended;
   }
 
@@ -408,8 +434,9 @@ export class ChatNode {
 
   private deliverInbox(user: string, room: string, frame: string): void {
     for (const session of this.userSessions.of(user)) {
-      // Tabs in the DM room get the message from the room's own stream, in order.
-      if (!session.rooms.has(room) && session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
+      // Tabs in the DM room get the message from the room's own stream, in order; tabs that read
+      // their feed join the DM room when their feed says it exists.
+      if (!session.rooms.has(room) && session.feed === undefined && session.conn.send(frame)) this.deps.metrics.messagesDelivered.inc();
     }
   }
 
@@ -449,8 +476,10 @@ export class ChatNode {
     }
   }
 
-  /** Waits until every session's pending work (leaves, presence removals) has finished. */
+  /** Waits until every session's pending work (leaves, graced presence removals, reads) has finished. */
   async settle(): Promise<void> {
     await Promise.all([...[...this.userSessions.all()].map((s) => s.chain), ...this.closing]);
+    await Promise.all([this.roomPresence.settled(), this.conversations.drain()]);
+    this.guests.close();
   }
 }

@@ -24,7 +24,7 @@ export function newEpoch(): string {
   return Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, "0") + Date.now().toString(36);
 }
 
-/** Where a `msg` frame sits in its room's stream. */
+/** Where a stored frame (a room's `msg`, or a feed's `note`) sits in its stream. */
 export interface MsgPosition {
   readonly room: string;
   readonly epoch: string;
@@ -33,21 +33,24 @@ export interface MsgPosition {
 }
 
 const MSG_HEAD = '{"type":"msg","room":"';
+const NOTE_HEAD = '{"type":"note","room":"';
 const TS_KEY = ',"ts":';
 const CID_KEY = ',"cid":"';
 const EPOCH_KEY = '","epoch":"';
 const OFFSET_KEY = '","offset":';
 
 /**
- * The position of a `msg` frame as `msgFrame` and the append script write it, read from its
- * fixed parts instead of parsing the whole frame (every node does this for every message it
- * relays). Safe to search from the end: the only free text, `text`, comes before `ts`, and inside
- * a JSON string every `"` is escaped, so none of these keys can appear in it. Anything else
- * (another spelling, another type) gives undefined.
+ * The position of a stored frame — a `msg` as `msgFrame` and the append script write it, or a
+ * feed `note` (note-frame.ts), both ending in `"ts":…,"cid":"…","epoch":"…","offset":…}` — read
+ * from its fixed parts instead of parsing the whole frame (every node does this for every message
+ * it relays). Safe to search from the end: free text (`text`) and a note's `at` come before `ts`,
+ * and inside a JSON string every `"` is escaped, so none of these keys can appear in it. For a
+ * note, `room` is the conversation it is about. Anything else gives undefined.
  */
 export function readMsgPosition(frame: string): MsgPosition | undefined {
-  if (!frame.startsWith(MSG_HEAD) || !frame.endsWith("}")) return undefined;
-  const roomEnd = frame.indexOf('"', MSG_HEAD.length);
+  const headLength = frame.startsWith(MSG_HEAD) ? MSG_HEAD.length : frame.startsWith(NOTE_HEAD) ? NOTE_HEAD.length : 0;
+  if (headLength === 0 || !frame.endsWith("}")) return undefined;
+  const roomEnd = frame.indexOf('"', headLength);
   const offsetAt = frame.lastIndexOf(OFFSET_KEY);
   const epochAt = frame.lastIndexOf(EPOCH_KEY, offsetAt);
   const cidAt = frame.lastIndexOf(CID_KEY, epochAt);
@@ -57,7 +60,7 @@ export function readMsgPosition(frame: string): MsgPosition | undefined {
   const ts = Number(frame.slice(tsAt + TS_KEY.length, cidAt));
   const epoch = frame.slice(epochAt + EPOCH_KEY.length, offsetAt);
   if (!Number.isSafeInteger(offset) || !Number.isFinite(ts) || epoch.length === 0 || epoch.includes('"')) return undefined;
-  return { room: frame.slice(MSG_HEAD.length, roomEnd), epoch, offset, ts };
+  return { room: frame.slice(headLength, roomEnd), epoch, offset, ts };
 }
 
 /**

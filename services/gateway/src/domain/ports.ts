@@ -254,3 +254,61 @@ export interface RateLimiter {
   take(bucket: RateBucket, key: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** A feed note as the domain hands it to `UserState`: the frame up to its cid (see note-frame.ts). */
+export interface NoteHead {
+  readonly head: string;
+}
+
+/** One conversation of a user, as stored (the list adds each room's head and last message). */
+export interface ConversationRecord {
+  readonly room: string;
+  readonly kind: "room" | "dm";
+  /** false: not joined, listed for its unread mentions. */
+  readonly member: boolean;
+  /** When it became the user's conversation, ms. */
+  readonly since: number;
+  readonly read: { readonly epoch: string; readonly offset: number } | undefined;
+  /** Offsets of unread mentions, in `mentionEpoch`. */
+  readonly mentions: readonly number[];
+  readonly mentionEpoch: string | undefined;
+}
+
+export interface ReadStored {
+  /** The stored read offset (at least the one given, in the same epoch). */
+  readonly offset: number;
+  /** Whether it moved (and a `read` note went to the user's feed). */
+  readonly moved: boolean;
+}
+
+/**
+ * Per-user state: conversations (membership), read positions and mentions, stored beside the
+ * user's feed (the stream `feedStream(user)`, read through the Store like a room). Every change a
+ * user must hear about is appended to that feed in the same atomic step as the change itself.
+ *
+ * Guarantees: `member` changes membership and appends its note exactly when membership changed;
+ * `mention` records a message once (a repeat or an already read one changes nothing) and keeps at
+ * most a bounded number of unread mentions per room; `read` never moves a read position back
+ * within the room's epoch, and drops the mentions it covers.
+ */
+export interface UserState {
+  member(user: string, room: string, kind: "room" | "dm", add: boolean, note: NoteHead, now: number): Promise<boolean>;
+  mention(user: string, room: string, at: { epoch: string; offset: number }, note: NoteHead, now: number): Promise<boolean>;
+  read(user: string, room: string, at: { epoch: string; offset: number }, note: NoteHead): Promise<ReadStored>;
+  conversations(user: string): Promise<ConversationRecord[]>;
+}
+
+/** Unread mentions kept per conversation; older ones still count as read-worthy text, not badges. */
+export const MAX_KEPT_MENTIONS = 99;
+
+/**
+ * Guest names held by live sessions (guest mode only). A claim names its holder by a key (a hash
+ * of the secret the browser keeps; "" for a client that sends none) and lives `ttlMs` unless
+ * claimed again, which is how live sessions keep it.
+ *
+ * Guarantees: `claim` resolves true when the name was free, expired or held by the same key (and
+ * then holds it for `ttlMs` more), false while another key holds it.
+ */
+export interface GuestNames {
+  claim(name: string, key: string, ttlMs: number): Promise<boolean>;
+}

@@ -6,7 +6,7 @@ import type { Control } from "./control.js";
 import { readPublication } from "./message-frame.js";
 import type { Broker, Store } from "./ports.js";
 import { RoomFeed } from "./room-feed.js";
-import { inboxShard, inboxTopic, inboxTopics, parseTopic, roomTopic, type Topic } from "./topic.js";
+import { feedStream, inboxShard, inboxTopic, inboxTopics, parseTopic, streamTopic, type Topic } from "./topic.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
 
 export interface RelayDeps {
@@ -21,9 +21,10 @@ export interface RelayDeps {
 export type InboxDelivery = (user: string, room: string, frame: string) => void;
 
 /**
- * This node's side of the relay: one `RoomFeed` per room with local members (reference-counted
- * by the members), the inbox shards, and the routing of every publication from the broker to
- * the feed or inbox it belongs to.
+ * This node's side of the relay: one `RoomFeed` per stream with local members (a room, or a
+ * user's feed, reference-counted by the sessions in it), the inbox shards (DMs for clients that
+ * do not read their feed), and the routing of every publication from the broker to the feed or
+ * inbox it belongs to.
  */
 export class Relay {
   private readonly feeds = new Map<string, RoomFeed>();
@@ -51,12 +52,15 @@ export class Relay {
     return this.feeds.get(room);
   }
 
-  /** Takes a member's reference on the room's feed, starting it for the first member. */
+  /**
+   * Takes a member's reference on a stream's feed (a room, or a user's feed: `feedStream(user)`),
+   * starting it for the first member.
+   */
   retain(room: string): RoomFeed {
     let feed = this.feeds.get(room);
     if (feed === undefined) {
       const { metrics } = this.deps;
-      feed = new RoomFeed(room, roomTopic(room), {
+      feed = new RoomFeed(room, streamTopic(room), {
         subscriptions: this.subscriptions,
         store: this.deps.store,
         fanout: this.deps.fanout,
@@ -126,7 +130,7 @@ export class Relay {
       }
       return;
     }
-    const feed = this.feeds.get(target.room);
+    const feed = this.feeds.get(target.kind === "room" ? target.room : feedStream(target.user));
     if (feed === undefined) return;
     if (publication.kind === "stored") {
       const { epoch, offset, ts } = publication.position;

@@ -4,6 +4,8 @@ import { LocalPresence } from "./local-presence.js";
 import { ONLINE_ROOM, roomTopic, type Broker, type Presence } from "./ports.js";
 
 export interface RoomPresenceDeps {
+  /** How long a user stays present after their last local connection left (a reload is silent). */
+  readonly graceMs: number;
   readonly presence: Presence;
   readonly broker: Broker;
   readonly metrics: Metrics;
@@ -19,6 +21,9 @@ export interface RoomPresenceDeps {
  */
 export class RoomPresence {
   private readonly local = new LocalPresence();
+  /** Removals waiting out the grace period, by `room\nuser`; a return within it cancels them. */
+  private readonly graced = new Map<string, { timer: NodeJS.Timeout; done: () => void }>();
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly deps: RoomPresenceDeps) {
     deps.presence.onReaped((room, users) => this.onReaped(room, users));
@@ -26,22 +31,63 @@ export class RoomPresence {
 
   /** A local connection of `user` joined `room`. */
   async joined(room: string, user: string): Promise<void> {
-    if (this.local.add(room, user)) await this.add(room, user);
+    if (this.local.add(room, user) && !this.ungrace(room, user)) await this.add(room, user);
   }
 
-  /** A local connection of `user` left `room`. */
-  async left(room: string, user: string): Promise<void> {
-    if (this.local.remove(room, user)) await this.remove(room, user);
+  /**
+   * A local connection of `user` left `room`. With `graced` (a disconnect, not a `leave`), the
+   * user stays present for the grace period: back within it (a reload, on any node), nobody is
+   * told anything.
+   */
+  async left(room: string, user: string, graced = false): Promise<void> {
+    if (!this.local.remove(room, user)) return;
+    if (graced && this.deps.graceMs > 0) this.grace(room, user);
+    else await this.remove(room, user);
   }
 
   /** The user's first session on this node is up (the caller counts the sessions). */
   online(user: string): Promise<void> {
-    return this.add(ONLINE_ROOM, user);
+    return this.ungrace(ONLINE_ROOM, user) ? Promise.resolve() : this.add(ONLINE_ROOM, user);
   }
 
-  /** The user's last session on this node is gone. */
+  /** The user's last session on this node is gone (kept online for the grace period). */
   offline(user: string): Promise<void> {
+    if (this.deps.graceMs > 0) {
+      this.grace(ONLINE_ROOM, user);
+      return Promise.resolve();
+    }
     return this.remove(ONLINE_ROOM, user);
+  }
+
+  private grace(room: string, user: string): void {
+    const key = `${room}\n${user}`;
+    if (this.graced.has(key)) return;
+    const settled = new Promise<void>((done) => {
+      // Coming back meanwhile (joined/online) cancels this timer: when it fires, the user is gone.
+      const timer = setTimeout(() => {
+        this.graced.delete(key);
+        void this.remove(room, user).finally(done);
+      }, this.deps.graceMs);
+      this.graced.set(key, { timer, done });
+    });
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+  }
+
+  /** Cancels a graced removal; true when there was one (the user never stopped being present). */
+  private ungrace(room: string, user: string): boolean {
+    const key = `${room}\n${user}`;
+    const entry = this.graced.get(key);
+    if (entry === undefined) return false;
+    clearTimeout(entry.timer);
+    this.graced.delete(key);
+    entry.done();
+    return true;
+  }
+
+  /** Resolves once every graced removal has run (or was cancelled): for a drain. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   private async add(room: string, user: string): Promise<void> {

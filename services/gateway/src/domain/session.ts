@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Connection } from "./connection.js";
+import type { RoomFeed } from "./room-feed.js";
 import type { RoomGrant } from "./room-access.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -42,6 +43,10 @@ export class Session {
   closed = false;
   /** Whether this session counts toward its user's cluster-wide online presence. */
   online = false;
+  /** The user's feed, once the session asked for it (`feed`); such a session needs no inbox. */
+  feed: RoomFeed | undefined;
+  /** The guest's browser key, once its name claim succeeded. */
+  guestKey: string | undefined;
 
   constructor(
     readonly conn: Connection,

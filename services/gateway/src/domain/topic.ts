@@ -8,25 +8,57 @@ declare const topicBrand: unique symbol;
 /** A relay topic, only ever made by `formatTopic` (or a helper over it). */
 export type Topic = string & { readonly [topicBrand]: true };
 
-/** What a topic carries: one room's stream, or one inbox shard (DM delivery to tabs not in the DM room). */
-export type TopicTarget = { readonly kind: "room"; readonly room: string } | { readonly kind: "inbox"; readonly shard: number };
+/**
+ * What a topic carries: one room's stream, one user's feed (a stream too, `feedStream(user)`), or
+ * one inbox shard (DM delivery to old clients' tabs that have not joined the DM room).
+ */
+export type TopicTarget =
+  | { readonly kind: "room"; readonly room: string }
+  | { readonly kind: "feed"; readonly user: string }
+  | { readonly kind: "inbox"; readonly shard: number };
 
 const ROOM_PREFIX = "r:";
+const FEED_PREFIX = "u:";
 const INBOX_PREFIX = "i:";
 
 export function formatTopic(target: TopicTarget): Topic {
-  return (target.kind === "room" ? ROOM_PREFIX + target.room : INBOX_PREFIX + String(target.shard)) as Topic;
+  switch (target.kind) {
+    case "room":
+      return (ROOM_PREFIX + target.room) as Topic;
+    case "feed":
+      return (FEED_PREFIX + target.user) as Topic;
+    case "inbox":
+      return (INBOX_PREFIX + String(target.shard)) as Topic;
+  }
 }
 
 /** The target of a topic string, or undefined if no topic is spelled that way. */
 export function parseTopic(topic: string): TopicTarget | undefined {
   if (topic.startsWith(ROOM_PREFIX)) return topic.length > ROOM_PREFIX.length ? { kind: "room", room: topic.slice(ROOM_PREFIX.length) } : undefined;
+  if (topic.startsWith(FEED_PREFIX)) return topic.length > FEED_PREFIX.length ? { kind: "feed", user: topic.slice(FEED_PREFIX.length) } : undefined;
   if (!topic.startsWith(INBOX_PREFIX)) return undefined;
   const shard = Number(topic.slice(INBOX_PREFIX.length));
   return Number.isInteger(shard) && shard >= 0 && shard < INBOX_SHARDS && String(shard) === topic.slice(INBOX_PREFIX.length) ? { kind: "inbox", shard } : undefined;
 }
 
 export const roomTopic = (room: string): Topic => formatTopic({ kind: "room", room });
+
+/**
+ * The stream name of a user's feed: stored and read through the Store like a room's. No room is
+ * spelled this way (rooms hold no `:` except `dm:` rooms), so the two never meet.
+ */
+export const feedStream = (user: string): string => FEED_PREFIX + user;
+
+/** The user whose feed a stream is, or undefined for a room. */
+export function feedUser(stream: string): string | undefined {
+  return stream.startsWith(FEED_PREFIX) ? stream.slice(FEED_PREFIX.length) : undefined;
+}
+
+/** The topic a stream (a room, or a user's feed) is published on. */
+export function streamTopic(stream: string): Topic {
+  const user = feedUser(stream);
+  return user === undefined ? roomTopic(stream) : formatTopic({ kind: "feed", user });
+}
 
 /**
  * DMs reach the tabs that have not joined the DM room through inbox shards: every node with

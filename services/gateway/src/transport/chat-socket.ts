@@ -104,6 +104,7 @@ export class ChatSocket {
               exp: identity.exp,
               grant: this.deps.rooms.grant(identity.user, identity.rooms),
               token: identity.token === undefined ? undefined : { jti: identity.token.jti, issuedAtMs: identity.token.iat === undefined ? undefined : identity.token.iat * 1000 },
+              guestKey: identity.guestKey,
             },
             conn: undefined,
             chat: undefined,
@@ -124,7 +125,7 @@ export class ChatSocket {
         // No per-socket child logger here: an idle socket would hold its bindings for nothing
         // (the session makes one on first use).
         this.deps.log.debug({ session: info.session, user: info.user, ip: info.ip }, "connected");
-        data.chat = this.deps.chat.open(conn, info.grant, info.token);
+        data.chat = this.deps.chat.open(conn, info.grant, info.token, info.guestKey);
         if (limits.firstFrameTimeoutMs > 0 && !conn.closed) {
           // Every WebSocket stack answers a ping by itself, so a live client passes this without
           // any application code; a peer that sends nothing at all is closed.

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isValidUser } from "@parley/protocol";
 import { createLocalJWKSet, importSPKI, jwtVerify, type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { AuthConfig } from "../config.js";
@@ -11,7 +12,15 @@ export interface Identity {
   readonly rooms: readonly string[] | undefined;
   /** Present when the identity came from a token: its `jti` and `iat` (seconds), for revocations. */
   readonly token?: { readonly jti: string | undefined; readonly iat: number | undefined };
+  /**
+   * A guest's browser: a hash of the `key` it sent ("" when it sent none). Undefined for a
+   * token's user (JWT mode is unchanged: no name claims).
+   */
+  readonly guestKey?: string;
 }
+
+/** A guest's browser secret: long enough not to be guessed, URL-safe. */
+const GUEST_KEY = /^[A-Za-z0-9_-]{16,128}$/;
 
 export type IdentityResult =
   | { readonly ok: true; readonly identity: Identity }
@@ -58,14 +67,17 @@ export class IdentityVerifier {
   }
 
   /** Synchronous answer for guests, so most upgrades need no async step. */
-  guest(name: string): IdentityResult {
+  guest(name: string, key = ""): IdentityResult {
     if (!this.config.guests) return { ok: false, status: 401, reason: "guest access is disabled; pass ?token=<JWT>" };
     if (name === "") return { ok: false, status: 401, reason: "pass ?name=<user> (guest) or ?token=<JWT>" };
     if (!isValidUser(name)) {
       return { ok: false, status: 400, reason: "user names are 1-32 of A-Z a-z 0-9 _ . - and start with a letter or digit" };
     }
     if (name === this.config.systemUser) return { ok: false, status: 400, reason: `the name ${name} is reserved` };
-    return { ok: true, identity: { user: name, exp: undefined, rooms: undefined } };
+    if (key !== "" && !GUEST_KEY.test(key)) return { ok: false, status: 400, reason: "a guest key is 16-128 of A-Z a-z 0-9 _ -" };
+    // Only a hash is kept (in Redis too): the secret itself never leaves this process.
+    const guestKey = key === "" ? "" : createHash("sha256").update(key).digest("base64url").slice(0, 32);
+    return { ok: true, identity: { user: name, exp: undefined, rooms: undefined, guestKey } };
   }
 
   async token(token: string): Promise<IdentityResult> {

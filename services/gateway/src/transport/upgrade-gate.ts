@@ -79,6 +79,7 @@ export class UpgradeGate {
     const body = req.getHeader("transfer-encoding") !== "" || !/^0?$/.test(req.getHeader("content-length"));
     const token = bearerToken(req.getHeader("authorization"), req.getQuery("token") ?? "");
     const name = req.getQuery("name") ?? "";
+    const guestKey = req.getQuery("key") ?? "";
     const ip = deps.addresses.resolve(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader("x-forwarded-for"));
 
     // uWS routes any request with a Sec-WebSocket-Key here and would answer 101 without checking
@@ -121,7 +122,7 @@ export class UpgradeGate {
       });
     };
     if (token === "" && !deps.shared.checksAddresses) {
-      finish(anonymous ? undefined : deps.verifier.guest(name), true);
+      finish(anonymous ? undefined : deps.verifier.guest(name, guestKey), true);
       return;
     }
     // The asynchronous part (shared rate bucket, signature check) is bounded: a slow backend must
@@ -136,7 +137,7 @@ export class UpgradeGate {
       res.cork(() => this.reject(res, "503 Service Unavailable", "upgrade timed out; retry", "timeout"));
     }, deps.limits.upgradeTimeoutMs);
     const identity: Promise<IdentityResult | undefined> =
-      token !== "" ? deps.verifier.token(token).then((result) => this.unlessRevoked(result)) : Promise.resolve(anonymous ? undefined : deps.verifier.guest(name));
+      token !== "" ? deps.verifier.token(token).then((result) => this.unlessRevoked(result)) : Promise.resolve(anonymous ? undefined : deps.verifier.guest(name, guestKey));
     Promise.all([identity, deps.shared.allowAddress(ip)]).then(
       ([result, addressAllowed]) => {
         clearTimeout(timer);

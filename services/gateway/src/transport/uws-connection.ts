@@ -12,6 +12,8 @@ export interface UpgradeInfo {
   /** The rooms this identity may use (token `rooms` claim, private rooms, DM membership). */
   readonly grant: RoomGrant;
   readonly token: TokenFacts | undefined;
+  /** A guest's browser key hash ("" without a key); undefined for a token's user. */
+  readonly guestKey: string | undefined;
 }
 
 /**

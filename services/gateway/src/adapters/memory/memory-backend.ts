@@ -17,6 +17,10 @@ export class MemoryBackend {
   readonly rates = new Map<string, number>();
   /** Bans and token revocations (see MemoryModeration): key -> value, with its expiry (ms). */
   readonly moderation = new Map<string, { value: number; expires: number }>();
+  /** Per-user conversations, read positions and mentions (see MemoryUserState). */
+  readonly users = new Map<string, MemoryUser>();
+  /** Guest name claims: name -> claimant key and expiry (see MemoryGuestNames). */
+  readonly guestNames = new Map<string, { key: string; expires: number }>();
 
   subscribe(topic: Topic, listener: (topic: Topic, payload: string) => void): void {
     let set = this.channels.get(topic);
@@ -57,6 +61,8 @@ export class MemoryBackend {
     this.nodeRooms.clear();
     this.rates.clear();
     this.moderation.clear();
+    this.users.clear();
+    this.guestNames.clear();
   }
 }
 
@@ -68,4 +74,10 @@ export interface MemoryRoom {
   /** `${from}\n${cid}` -> offset, with its expiry time. */
   cids: Map<string, { offset: number; expires: number }>;
   expires: number;
+}
+
+export interface MemoryUser {
+  readonly conversations: Map<string, { kind: "room" | "dm"; member: boolean; since: number }>;
+  readonly reads: Map<string, { epoch: string; offset: number }>;
+  readonly mentions: Map<string, { epoch: string; offsets: number[] }>;
 }

@@ -1,16 +1,18 @@
 import type { StoreConfig } from "../../config.js";
 import { msgFrame, newEpoch } from "../../domain/message-frame.js";
+import { noteFrame } from "../../domain/note-frame.js";
 import {
-  roomTopic,
   type AppendInput,
   type Appended,
   type HistoryPage,
+  type NoteHead,
   type RangeResult,
   type Store,
   type StreamHead,
 } from "../../domain/ports.js";
 import type { MemoryBackend, MemoryRoom } from "./memory-backend.js";
 import { takeToken } from "./memory-rate-limiter.js";
+import { streamTopic } from "../../domain/topic.js";
 
 /** Store over the in-process backend, with the same semantics as the Redis script. */
 export class MemoryStore implements Store {
@@ -44,16 +46,28 @@ export class MemoryStore implements Store {
     if (input.charge !== undefined && !takeToken(this.backend, input.charge.bucket, input.charge.key, now)) {
       return Promise.resolve({ epoch: room.epoch, offset: 0, duplicate: false, frame: undefined, limited: true });
     }
-    room.seq += 1;
-    const offset = room.seq;
-    const frame = msgFrame(input, room.epoch, offset);
-    room.log.push({ offset, frame });
-    if (room.log.length > this.config.historySize) room.log.splice(0, room.log.length - this.config.historySize);
+    const { offset, frame } = this.push(input.room, room, now, (epoch, next) => msgFrame(input, epoch, next));
     room.cids.set(cidKey, { offset, expires: now + this.config.idempotencySeconds * 1000 });
     if (room.cids.size > 4 * this.config.historySize) this.pruneCids(room, now);
-    room.expires = now + this.config.roomTtlSeconds * 1000;
-    this.backend.publish(roomTopic(input.room), frame);
     return Promise.resolve({ epoch: room.epoch, offset, duplicate: false, frame, limited: false });
+  }
+
+  /** Appends a note to a user's feed (a stream like a room's) and publishes it; MemoryUserState's. */
+  appendNote(stream: string, note: NoteHead): void {
+    const now = Date.now();
+    this.push(stream, this.room(stream, now), now, (epoch, offset) => noteFrame(note, epoch, offset));
+  }
+
+  /** The next offset of a stream: stored (capped), kept alive and published, as the Redis scripts do. */
+  private push(name: string, room: MemoryRoom, now: number, frameAt: (epoch: string, offset: number) => string): { offset: number; frame: string } {
+    room.seq += 1;
+    const offset = room.seq;
+    const frame = frameAt(room.epoch, offset);
+    room.log.push({ offset, frame });
+    if (room.log.length > this.config.historySize) room.log.splice(0, room.log.length - this.config.historySize);
+    room.expires = now + this.config.roomTtlSeconds * 1000;
+    this.backend.publish(streamTopic(name), frame);
+    return { offset, frame };
   }
 
   private pruneCids(room: MemoryRoom, now: number): void {

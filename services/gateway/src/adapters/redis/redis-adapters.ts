@@ -10,7 +10,9 @@ import { RedisModeration } from "./redis-moderation.js";
 import { RedisOutbox } from "./redis-outbox.js";
 import { RedisPresence } from "./redis-presence.js";
 import { RedisRateLimiter } from "./redis-rate-limiter.js";
+import { RedisGuestNames } from "./redis-guest-names.js";
 import { RedisStore } from "./redis-store.js";
+import { RedisUserState } from "./redis-user-state.js";
 import { createSubscriberLink } from "./redis-subscriber.js";
 
 /**
@@ -49,6 +51,8 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
     limiter,
     moderation: new RedisModeration(commands, keys),
     outbox: outbox.enabled ? outbox : undefined,
+    users: new RedisUserState(commands, keys, config.store, cluster),
+    guestNames: new RedisGuestNames(commands, keys),
     async close() {
       await presence.close();
       muteErrors(subscriber);

@@ -21,6 +21,10 @@ export interface ScriptCommands {
   parleyShardRelease(owner: string, node: string): Promise<Reply>;
   parleyHeartbeat(beats: string, info: string, node: string, infoJson: string, ttlMs: number): Promise<Reply>;
   parleyLiveNodes(beats: string, ttlMs: number): Promise<Reply>;
+  parleyUserMember(convs: string, feedMeta: string, feedLog: string, feedChannel: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyUserMention(convs: string, feedMeta: string, feedLog: string, feedChannel: string, ...args: (string | number)[]): Promise<Reply>;
+  parleyGuestClaim(claim: string, holder: string, ttlMs: number): Promise<Reply>;
+  parleyUserRead(convs: string, feedMeta: string, feedLog: string, feedChannel: string, ...args: (string | number)[]): Promise<Reply>;
 }
 
 /** Each command and its script in lua/ (redis-scripts.ts). */
@@ -38,6 +42,10 @@ const COMMANDS: Record<keyof ScriptCommands, string> = {
   parleyOutboxRelease: "outbox-release",
   parleyShardClaim: "shard-claim",
   parleyShardRelease: "shard-release",
+  parleyUserMember: "user-member",
+  parleyUserMention: "user-mention",
+  parleyUserRead: "user-read",
+  parleyGuestClaim: "guest-claim",
 };
 
 /** TCP keepalive on every Redis socket: the kernel notices a peer that vanished without a FIN. */

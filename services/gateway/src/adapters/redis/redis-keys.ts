@@ -1,4 +1,4 @@
-import { formatTopic, parseTopic, type Topic, type TopicTarget } from "../../domain/topic.js";
+import { feedStream, formatTopic, parseTopic, type Topic, type TopicTarget } from "../../domain/topic.js";
 
 /**
  * Every Redis key and channel name Parley uses. A room's keys and channel share the hash tag
@@ -92,11 +92,7 @@ export class RedisKeys {
     return `${this.prefix}rl:${bucket}:${key}`;
   }
 
-  /**
-   * The pub/sub channel of a topic. A room's channel carries the room's own tag, so the append
-   * script (one slot) may publish on it; an inbox shard's tag is `i:<shard>`, which no room name
-   * can be (rooms hold no `:` except `dm:` rooms).
-   */
+  /** The pub/sub channel of a topic: on the tag of the stream it carries, so its script may publish. */
   channel(topic: Topic): string {
     return `${this.prefix}{${channelTag(parseTopic(topic))}}:ch`;
   }
@@ -104,11 +100,26 @@ export class RedisKeys {
   topicOf(channel: string): Topic | undefined {
     if (!channel.startsWith(this.prefix) || !channel.endsWith("}:ch")) return undefined;
     const tag = channel.slice(this.prefix.length + 1, -4);
-    const inbox = parseTopic(tag);
-    return inbox?.kind === "inbox" ? formatTopic(inbox) : formatTopic({ kind: "room", room: tag });
+    const other = parseTopic(tag);
+    return other !== undefined && other.kind !== "room" ? formatTopic(other) : formatTopic({ kind: "room", room: tag });
+  }
+
+  /** A user's conversations, read positions and mentions: on the feed's tag (`{u:<user>}`). */
+  conversations(user: string): string {
+    return `${this.prefix}{${feedStream(user)}}:convs`;
+  }
+
+  /** A guest name's claim (see RedisGuestNames). */
+  guestName(user: string): string {
+    return `${this.prefix}{g:${user}}:claim`;
   }
 }
 
+/**
+ * A room's channel carries the room's own tag; a feed's is its stream's (`u:<user>`, the tag of
+ * the feed's log); an inbox shard's is `i:<shard>`. No room name can be either (rooms hold no
+ * `:` except `dm:` rooms).
+ */
 function channelTag(target: TopicTarget | undefined): string {
   if (target === undefined) throw new Error("not a relay topic");
   return target.kind === "room" ? target.room : formatTopic(target);
