@@ -7,6 +7,7 @@ import {
   isTransientError,
   shouldReconnect,
   type ClientEnvelope,
+  type ConversationInfo,
   type ErrorEnvelope,
   type MsgEnvelope,
   type ServerEnvelope,
@@ -20,6 +21,7 @@ import { ClientErrorCode, ParleyError } from "./errors.js";
 import { JoinTracker } from "./join-tracker.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
 import type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, SubscribedInfo } from "./types.js";
+import { FEED, UserFeed } from "./user-feed.js";
 import { Waiters } from "./waiters.js";
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
 
@@ -47,8 +49,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** By request id: each answer names the request it answers. */
   private readonly historyWaiters: Waiters<HistoryResult>;
   private readonly presenceWaiters: Waiters<string[]>;
+  /** The user's feed (notes) and the conversation requests. */
+  private readonly feed: UserFeed;
   private welcomeValue: WelcomeEnvelope | undefined;
-  private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "token" | "WebSocket" | "backoff">> & {
+  private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "guestKey" | "token" | "WebSocket" | "backoff">> & {
     backoff: BackoffOptions;
   };
   private readonly urls: readonly string[];
@@ -73,6 +77,16 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.joinWaiters = new Waiters(this.options.requestTimeoutMs);
     this.historyWaiters = new Waiters(this.options.requestTimeoutMs);
     this.presenceWaiters = new Waiters(this.options.requestTimeoutMs);
+    this.feed = new UserFeed(
+      {
+        transmit: (envelope) => this.transmit(envelope),
+        note: (note) => this.emit("note", note),
+        loss: (reason) => this.emit("loss", { room: FEED, reason }),
+        dmStarted: (room, first) => this.joinDmFrom(room, first),
+        started: () => void this.joinDmConversations(),
+      },
+      this.options.requestTimeoutMs,
+    );
     this.ticker = setInterval(() => this.tick(), 500);
     void this.open();
   }
@@ -150,6 +164,18 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return result;
   }
 
+  /** The user's conversations (rooms joined until left, DMs), newest activity first. */
+  conversations(): Promise<ConversationInfo[]> {
+    if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
+    return this.feed.request((id) => ({ type: "conversations", id }), newId());
+  }
+
+  /** Marks `room` read up to `offset` on every device of the user; resolves with the stored offset. */
+  read(room: string, offset: number): Promise<number> {
+    if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
+    return this.feed.request((id) => ({ type: "read", id, room, offset }), newId());
+  }
+
   /** Tells the room you are typing (only while connected; a refusal is emitted as an `error` event). */
   typing(room: string): void {
     this.transmit({ type: "typing", room, id: newId() });
@@ -178,7 +204,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const base = (this.urls[this.urlIndex] as string).replace(/\/+$/, "");
     const wsUrl = base.endsWith("/ws") ? base : `${base}/ws`;
     const token = typeof this.config.token === "function" ? await this.config.token() : this.config.token;
-    const query = token !== undefined ? `token=${encodeURIComponent(token)}` : `name=${encodeURIComponent(this.config.name ?? "")}`;
+    const guest = `name=${encodeURIComponent(this.config.name ?? "")}${this.config.guestKey !== undefined ? `&key=${encodeURIComponent(this.config.guestKey)}` : ""}`;
+    const query = token !== undefined ? `token=${encodeURIComponent(token)}` : guest;
     return `${wsUrl}?${query}`;
   }
 
@@ -236,6 +263,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const err = new ParleyError(ClientErrorCode.closed, `connection closed (${code}${reason ? `: ${reason}` : ""})`);
     this.pending.failAll(err);
     for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters]) waiters.failAll(err);
+    this.feed.failAll(err);
     this.setState("closed");
     this.emit("closed", { code, reason });
   }
@@ -248,6 +276,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // Joins first: the server handles a connection's requests in order, so the re-sends
     // below find their rooms joined.
     for (const room of this.rooms) this.sendJoin(room);
+    // The feed after the joins: a `dm` note it replays joins its room only once.
+    this.feed.connected();
     // Requests still unanswered were lost with the previous connection (or never went out).
     for (const waiters of [this.historyWaiters, this.presenceWaiters]) for (const request of waiters.requests()) this.transmit(request);
     const now = Date.now();
@@ -296,6 +326,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   }
 
   private dispatch(env: ServerEnvelope): void {
+    if (this.feed.handle(env)) return;
     switch (env.type) {
       case "welcome":
         return this.onWelcome(env);
@@ -320,6 +351,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
         return this.emit("typing", env.room, env.user);
       case "error":
         return this.onError(env);
+      case "receipt":
+        return this.emit("receipt", env);
       case "unsubscribed":
         return;
     }
@@ -340,6 +373,25 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this.rooms.add(msg.room);
       this.sendJoin(msg.room);
     }
+  }
+
+  /** A fresh client joins every DM conversation from its read position, so unread DMs replay. */
+  private async joinDmConversations(): Promise<void> {
+    if (!this.options.autoJoinDms) return;
+    try {
+      for (const c of await this.conversations()) if (c.kind === "dm") this.joinDmFrom(c.room, { epoch: c.epoch, offset: c.read + 1 });
+    } catch {
+      // Not connected any more, or the server is unavailable: the feed's notes still join new DMs.
+    }
+  }
+
+  /** Joins a DM room the feed announced, from its first message unless we are further already. */
+  private joinDmFrom(room: string, first: StreamPosition): void {
+    if (!this.options.autoJoinDms || this.rooms.has(room)) return;
+    const position = this.positions.get(room);
+    if (position === undefined || position.epoch !== first.epoch) this.positions.set(room, { epoch: first.epoch, offset: Math.max(0, first.offset - 1) });
+    this.rooms.add(room);
+    this.sendJoin(room);
   }
 
   private onSubscribed(env: ServerEnvelopeOf<"subscribed">): void {
@@ -370,6 +422,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this.emit("error", env);
       return;
     }
+    if (this.feed.fail(ref, new ParleyError(env.code, env.message))) return;
     if (this.pending.has(ref)) {
       // A transient refusal stays pending: the ticker re-sends it with the same cid.
       if (!isTransientError(env.code)) this.pending.fail(ref, new ParleyError(env.code, env.message));

@@ -1,4 +1,4 @@
-import type { ErrorEnvelope, MsgEnvelope, WelcomeEnvelope } from "@parley/protocol";
+import type { ErrorEnvelope, MsgEnvelope, NoteEnvelope, ReceiptEnvelope, WelcomeEnvelope } from "@parley/protocol";
 import type { BackoffOptions } from "./backoff.js";
 import type { WebSocketConstructor } from "./websocket.js";
 
@@ -17,6 +17,12 @@ export interface ClientOptions {
   readonly urls?: readonly string[];
   /** Guest name (servers in guest mode). */
   readonly name?: string;
+  /**
+   * A guest's browser secret (16-128 of A-Z a-z 0-9 _ -), kept by the app (localStorage): the
+   * server holds a guest name for the key that has it, so another browser cannot take it while
+   * it is in use, and this one may open more tabs.
+   */
+  readonly guestKey?: string;
   /** A JWT, or a function returning a fresh one (called before every connect). */
   readonly token?: string | (() => string | Promise<string>);
   /** WebSocket implementation; defaults to `globalThis.WebSocket` (pass `ws` in Node 20). */
@@ -28,7 +34,10 @@ export interface ClientOptions {
   readonly sendTimeoutMs?: number;
   /** Bound for history/presence/join answers. Default 10 s. */
   readonly requestTimeoutMs?: number;
-  /** Join DM rooms automatically on their first message, so DMs resume after reconnects. Default true. */
+  /**
+   * Join each DM room as soon as it exists for the user (the feed's `dm` note, even for a DM sent
+   * while offline, from its first message), so DMs resume after reconnects. Default true.
+   */
   readonly autoJoinDms?: boolean;
 }
 
@@ -41,6 +50,7 @@ export interface SubscribedInfo {
 }
 
 export interface LossInfo {
+  /** The room, or `@feed` for the user's feed (then fetch `conversations()` again). */
   readonly room: string;
   /** `history-gone`: the gap is older than history; `epoch-changed`: the room's history was reset. */
   readonly reason: "history-gone" | "epoch-changed" | "gap";
@@ -57,6 +67,10 @@ export interface ClientEvents {
   joined: (room: string, user: string) => void;
   left: (room: string, user: string) => void;
   typing: (room: string, user: string) => void;
+  /** Every note of the user's feed exactly once, in order, across reconnects and nodes. */
+  note: (note: NoteEnvelope) => void;
+  /** A member of a joined room read up to an offset (coalesced by the server). */
+  receipt: (receipt: ReceiptEnvelope) => void;
   /** Server errors not tied to a pending request of this client. */
   error: (error: ErrorEnvelope) => void;
   /** The client stopped for good (close code meaning "give up", or `close()`). */

@@ -39,8 +39,9 @@ export class TestClient {
   }
 
   /** Connects as a guest (`name`) or with a token and waits for `welcome`. */
-  static async connect(url: string, who: { name?: string; token?: string; origin?: string; protocol?: string } = {}): Promise<TestClient> {
-    const query = who.token !== undefined ? `token=${encodeURIComponent(who.token)}` : `name=${encodeURIComponent(who.name ?? "guest")}`;
+  static async connect(url: string, who: { name?: string; key?: string; token?: string; origin?: string; protocol?: string } = {}): Promise<TestClient> {
+    const guest = `name=${encodeURIComponent(who.name ?? "guest")}${who.key !== undefined ? `&key=${encodeURIComponent(who.key)}` : ""}`;
+    const query = who.token !== undefined ? `token=${encodeURIComponent(who.token)}` : guest;
     const ws = new WebSocket(`${url}/ws?${query}`, who.protocol ?? SUBPROTOCOL, who.origin !== undefined ? { origin: who.origin } : {});
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {

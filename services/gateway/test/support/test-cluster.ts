@@ -78,8 +78,8 @@ export class TestCluster {
   }
 
   /** Connects `name` to node `i`, and waits until its session is fully set up (inbox live). */
-  async connect(i: number, name: string): Promise<TestClient> {
-    const client = await TestClient.connect(this.node(i).url, { name });
+  async connect(i: number, name: string, key?: string): Promise<TestClient> {
+    const client = await TestClient.connect(this.node(i).url, { name, ...(key !== undefined ? { key } : {}) });
     this.clients.add(client);
     await settle(client);
     return client;
