@@ -1,7 +1,6 @@
 import {
   CloseCode,
   ErrorCode,
-  Limits,
   decodeClient,
   dmMembers,
   encodeAck,
@@ -18,13 +17,14 @@ import { controlTopic, type Control } from "./control.js";
 import { ConversationRequests } from "./conversation-requests.js";
 import { Conversations } from "./conversations.js";
 import { GuestClaims, NAME_TAKEN } from "./guest-claims.js";
-import { roomTopic, type Appended, type Broker, type GuestNames, type Moderation, type Presence, type RateCharge, type Store, type UserState } from "./ports.js";
+import type { Appended, Broker, GuestNames, Moderation, Presence, RateCharge, Store, UserState } from "./ports.js";
 import { Relay } from "./relay.js";
 import { ABUSE_CLOSE, RequestError, echoId, refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
 import type { SharedLimits } from "./shared-limits.js";
 import { SETTLED, Session, type SessionContext, type TokenFacts } from "./session.js";
 import { RoomPresence } from "./room-presence.js";
+import { RoomRequests, assertMayAccess } from "./room-requests.js";
 import { UserSessions } from "./user-sessions.js";
 import { welcomeEnvelope } from "./welcome.js";
 
@@ -57,6 +57,7 @@ export class ChatNode {
   /** Membership, read state and mentions: the operations the server API calls too. */
   readonly conversations: Conversations;
   private readonly conversationRequests: ConversationRequests;
+  private readonly rooms: RoomRequests;
   private readonly guests: GuestClaims;
   /** Cleanups of closed sessions still running (leaves, presence removals). */
   private readonly closing = new Set<Promise<void>>();
@@ -86,6 +87,7 @@ export class ChatNode {
       metrics: deps.metrics,
       send: (session, env) => this.send(session, env),
     });
+    this.rooms = new RoomRequests({ ...deps, send: (session, env) => this.send(session, env), sendRaw: (session, frame) => this.sendRaw(session, frame) });
     this.guests = new GuestClaims(deps.guestNames, deps.conversationsConfig.guestClaimMs, deps.log);
   }
 
@@ -224,11 +226,11 @@ export class ChatNode {
         case "dm":
           return await this.post(session, env, dmRoom(session.user, env.to));
         case "history":
-          return await this.history(session, env);
+          return await this.rooms.history(session, env);
         case "presence":
-          return await this.presence(session, env);
+          return await this.rooms.presence(session, env);
         case "typing":
-          return await this.typing(session, env.room);
+          return await this.rooms.typing(session, env.room);
         case "feed":
           return await this.conversationRequests.feed(session, env);
         case "conversations":
@@ -247,18 +249,9 @@ export class ChatNode {
     }
   }
 
-  /** The room rules (room-access.ts): DM rooms for their two users, private rooms by token claim. */
-  private assertMayAccess(session: Session, room: string): void {
-    if (session.grant.mayUse(room)) return;
-    throw new RequestError(
-      ErrorCode.forbidden,
-      dmMembers(room) !== undefined ? "only its two users may use a DM room" : `you may not use the room ${room}`,
-    );
-  }
-
   private async join(session: Session, env: ClientEnvelopeOf<"join">): Promise<void> {
     const { room } = env;
-    this.assertMayAccess(session, room);
+    assertMayAccess(session, room);
     if (session.rooms.has(room)) {
       const feed = this.relay.feed(room);
       if (feed !== undefined) this.send(session, { type: "subscribed", room, epoch: feed.epoch, offset: feed.head, ...echoId(env) });
@@ -330,7 +323,7 @@ export class ChatNode {
     if (dmMembers(room) === undefined && !session.rooms.has(room)) {
       throw new RequestError(ErrorCode.notJoined, `join ${room} before sending to it`);
     }
-    this.assertMayAccess(session, room);
+    assertMayAccess(session, room);
     if (text.length > this.deps.limits.maxTextLength) {
       throw new RequestError(ErrorCode.tooLarge, `text is longer than ${this.deps.limits.maxTextLength} characters`);
     }
@@ -408,26 +401,6 @@ export class ChatNode {
     if (until !== undefined && until > Date.now()) {
       throw new RequestError(ErrorCode.forbidden, `you are banned from ${room} until ${new Date(until).toISOString()}`);
     }
-  }
-
-  private async history(session: Session, env: ClientEnvelopeOf<"history">): Promise<void> {
-    this.assertMayAccess(session, env.room);
-    const page = await this.deps.store.history(env.room, env.before, env.limit ?? Limits.defaultHistoryLimit);
-    // Stored frames are already JSON; splice them in rather than parse and re-serialise.
-    const head = JSON.stringify({ type: "history", ...echoId(env), room: env.room, epoch: page.epoch, more: page.more }).slice(0, -1);
-    this.sendRaw(session, `${head},"messages":[${page.frames.join(",")}]}`);
-  }
-
-  private async presence(session: Session, env: ClientEnvelopeOf<"presence">): Promise<void> {
-    const { room } = env;
-    this.assertMayAccess(session, room);
-    const users = await this.deps.presence.members(room);
-    this.send(session, { type: "presence", room, users, ...echoId(env) });
-  }
-
-  private async typing(session: Session, room: string): Promise<void> {
-    if (!session.rooms.has(room)) throw new RequestError(ErrorCode.notJoined, `join ${room} before typing in it`);
-    await this.deps.broker.publish(roomTopic(room), JSON.stringify({ type: "typing", room, user: session.user }));
   }
 
   // ---- relay ----
