@@ -94,8 +94,8 @@ export const ConversationsReply = Type.Object(
   closed,
 );
 
-/** The answer to `read`: the stored read offset (at least the one asked for). */
-export const ReadReply = Type.Object({ type: Type.Literal("read"), id: RequestId, room: Room, offset: Offset }, closed);
+/** The answer to `read`: the user's stored read offset (at least the one asked for). */
+export const ReadReply = Type.Object({ type: Type.Literal("read"), id: RequestId, room: Room, user: User, offset: Offset }, closed);
 
 /** Someone in a joined room has read up to `offset` (coalesced: at most one per user, room and second). */
 export const Receipt = Type.Object({ type: Type.Literal("receipt"), room: Room, user: User, offset: Offset }, closed);

@@ -3,6 +3,8 @@ import {
   CID_PATTERN,
   ERROR_CODES,
   Limits,
+  NOTE_KINDS,
+  PREVIEW_LENGTH,
   ROOM_PATTERN,
   SUBPROTOCOL,
   USER_PATTERN,
@@ -105,6 +107,9 @@ export const clientArbitraries: { readonly [K in ClientType]: fc.Arbitrary<Clien
   ),
   presence: record({ type: fc.constant("presence"), room, id: cid }, ["type", "room"]),
   typing: record({ type: fc.constant("typing"), room, id: cid }, ["type", "room"]),
+  feed: record({ type: fc.constant("feed"), id: cid, since }, ["type"]),
+  conversations: record({ type: fc.constant("conversations"), id: cid }, ["type"]),
+  read: record({ type: fc.constant("read"), id: cid, room, offset }, ["type", "room", "offset"]),
 };
 
 export const clientEnvelope: fc.Arbitrary<ClientEnvelope> = fc.oneof(
@@ -185,6 +190,49 @@ export const serverArbitraries: { readonly [K in ServerType]: fc.Arbitrary<Serve
     ["type", "code", "message"],
   ),
   typing: fc.record({ type: fc.constant("typing"), room, user }),
+  feed: record({ type: fc.constant("feed"), id: cid, epoch, offset, recovered: fc.boolean() }, ["type", "epoch", "offset"]),
+  note: record(
+    {
+      type: fc.constant("note"),
+      room,
+      kind: fc.constantFrom(...NOTE_KINDS),
+      from: user,
+      at: since,
+      ts: timestamp,
+      cid: anyString(1, 128),
+      epoch,
+      offset,
+    },
+    ["type", "room", "kind", "ts", "cid", "epoch", "offset"],
+  ),
+  conversations: record(
+    {
+      type: fc.constant("conversations"),
+      id: cid,
+      conversations: fc.array(
+        record(
+          {
+            room,
+            kind: fc.constantFrom("room" as const, "dm" as const),
+            with: user,
+            member: fc.boolean(),
+            epoch,
+            offset,
+            read: offset,
+            unread: offset,
+            mentions: offset,
+            last: fc.record({ from: user, text: anyString(0, PREVIEW_LENGTH), ts: timestamp, offset }),
+            activity: timestamp,
+          },
+          ["room", "kind", "member", "epoch", "offset", "read", "unread", "mentions", "activity"],
+        ),
+        { maxLength: 3 },
+      ),
+    },
+    ["type", "conversations"],
+  ),
+  read: record({ type: fc.constant("read"), id: cid, room, user, offset }, ["type", "room", "user", "offset"]),
+  receipt: fc.record({ type: fc.constant("receipt"), room, user, offset }),
 };
 
 export const serverEnvelope: fc.Arbitrary<ServerEnvelope> = fc.oneof(

@@ -23,6 +23,7 @@ const expected: Record<keyof typeof CloseCode, boolean> = {
   serverDisconnect: true,
   forbidden: false,
   serverTerminate: false,
+  nameTaken: false,
 };
 
 describe("shouldReconnect", () => {

@@ -295,6 +295,8 @@ describe("mutating one field of a valid client envelope", PROPERTY_TIMEOUT, () =
     fc.assert(
       fc.property(fittingClientEnvelope, fc.nat(), (env, pick) => {
         const required = (clientSchemas[env.type].required ?? []).filter((k) => k !== "type");
+        // `feed` and `conversations` need nothing but their type.
+        if (required.length === 0) return;
         const key = required[pick % required.length] as string;
         const copy: Record<string, unknown> = { ...env };
         delete copy[key];

@@ -74,6 +74,6 @@ export class ConversationRequests {
     // The room's epoch: this node's feed knows it when someone here is in the room.
     const epoch = this.deps.relay.feed(room)?.epoch || (await this.deps.store.head(room)).epoch;
     const offset = await this.deps.conversations.read(session.user, room, epoch, env.offset);
-    this.deps.send(session, { type: "read", ...echoId(env), room, offset });
+    this.deps.send(session, { type: "read", ...echoId(env), room, user: session.user, offset });
   }
 }

@@ -172,7 +172,7 @@ export class ChatTraffic {
     for (const room of this.rooms) heads.set(room, (await this.history(room)).at(-1)?.offset as number);
     await waitUntil(
       "every observer to hold every stored message",
-      () => this.observers.every((o) => this.rooms.every((room) => (o.messages(room).at(-1)?.offset as number | undefined) === heads.get(room))),
+      () => this.observers.every((o) => this.rooms.every((room) => (o.messages(room).at(-1)?.offset) === heads.get(room))),
       timeoutMs,
       50,
     );
@@ -197,7 +197,7 @@ export class ChatTraffic {
         if (textAt.get(s.ack.offset) !== s.text) ackMismatches += 1;
       }
       for (const o of this.observers) {
-        const offsets = o.messages(room).map((m) => m.offset as number);
+        const offsets = o.messages(room).map((m) => m.offset);
         delivered += offsets.length;
         for (let i = 1; i < offsets.length; i++) if ((offsets[i] as number) <= (offsets[i - 1] as number)) duplicatedOrReordered += 1;
         const held = new Set(offsets);

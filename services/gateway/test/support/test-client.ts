@@ -1,7 +1,8 @@
-import { SUBPROTOCOL, type ClientEnvelope, type ServerEnvelope } from "@parley/protocol";
+import { SUBPROTOCOL, type ClientEnvelope, type ServerEnvelope, type ServerEnvelopeOf } from "@parley/protocol";
 import WebSocket from "ws";
 
 export type Received = ServerEnvelope & Record<string, unknown>;
+export type ReceivedMsg = ServerEnvelopeOf<"msg"> & Record<string, unknown>;
 
 /**
  * A plain WebSocket client (the `ws` package) that records every server envelope and lets a
@@ -112,8 +113,8 @@ export class TestClient {
     return this.next((m) => (m.type === "ack" || m.type === "error") && (m.cid === cid || m.ref === cid));
   }
 
-  messages(room?: string): Received[] {
-    return this.received.filter((m) => m.type === "msg" && (room === undefined || m.room === room));
+  messages(room?: string): ReceivedMsg[] {
+    return this.received.filter((m): m is ReceivedMsg => m.type === "msg" && (room === undefined || m.room === room));
   }
 
   waitClosed(timeoutMs = 5000): Promise<number> {

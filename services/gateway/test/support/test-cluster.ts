@@ -154,11 +154,11 @@ export function msgs(client: TestClient, room: string): Received[] {
 }
 
 export function offsetsOf(client: TestClient, room: string): number[] {
-  return client.messages(room).map((m) => m.offset as number);
+  return client.messages(room).map((m) => m.offset);
 }
 
 export function textsOf(client: TestClient, room: string): string[] {
-  return client.messages(room).map((m) => m.text as string);
+  return client.messages(room).map((m) => m.text);
 }
 
 export function notices(client: TestClient, type: "joined" | "left", room: string, user: string): number {

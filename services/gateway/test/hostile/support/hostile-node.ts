@@ -55,7 +55,7 @@ export class Bystanders {
    */
   async check(): Promise<number> {
     const n = this.sent;
-    const offsets = (c: TestClient): number[] => c.messages(BYSTANDER_ROOM).map((m) => m.offset as number);
+    const offsets = (c: TestClient): number[] => c.messages(BYSTANDER_ROOM).map((m) => m.offset);
     await waitUntil("the bystanders to receive every message", () => offsets(this.alice).length >= n && offsets(this.bob).length >= n, 10_000);
     for (const c of [this.alice, this.bob]) {
       const seen = offsets(c);
