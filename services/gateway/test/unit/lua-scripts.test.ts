@@ -39,7 +39,7 @@ describe("the Redis scripts (services/gateway/lua)", () => {
 
   it("inline each library once, and count their keys from the header", () => {
     const charged = loadScript("append-charged");
-    expect(charged.numberOfKeys).toBe(5);
+    expect(charged.numberOfKeys).toBe(6);
     expect(charged.lua).not.toContain("--#include");
     expect(charged.lua.match(/local function now_ms/g)).toHaveLength(1);
     expect(charged.lua.match(/local function ensure_epoch/g)).toHaveLength(1);
