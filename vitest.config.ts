@@ -95,6 +95,8 @@ export default defineConfig({
           name: "web",
           root: "services/web",
           include: ["test/**/*.test.ts"],
+          // Each file starts its own cluster and Chromium: one at a time.
+          fileParallelism: false,
           // Chromium + HAProxy + 3 gateways + Redis on a 2-core machine: bounded, but generously.
           testTimeout: 180_000,
           hookTimeout: 120_000,

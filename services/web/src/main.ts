@@ -1,7 +1,7 @@
 import "./styles.css";
 import { gravatarUrl } from "./avatar.js";
 import { loadEmoji } from "./emoji.js";
-import { lastProfile, saveProfile, sessionProfile, type Profile } from "./persist.js";
+import { guestKey, lastProfile, saveProfile, sessionProfile, type Profile } from "./persist.js";
 import { ChatStore } from "./store.js";
 import { ChatView } from "./views/chat-view.js";
 import { JoinView } from "./views/join-view.js";
@@ -17,8 +17,9 @@ function mount(el: HTMLElement): void {
   root.replaceChildren(el);
 }
 
-function showJoin(): void {
-  const view = new JoinView(lastProfile(), (profile) => void enter(profile));
+/** The join screen; `problem` says why the last try did not get in (a name in use elsewhere). */
+function showJoin(problem?: string): void {
+  const view = new JoinView(lastProfile(), (profile) => void enter(profile), problem);
   mount(view.el);
   view.focus();
 }
@@ -26,14 +27,16 @@ function showJoin(): void {
 async function enter(profile: Profile): Promise<void> {
   saveProfile(profile);
   const [picture] = await Promise.all([gravatarUrl(profile.email).catch(() => undefined), loadEmoji()]);
-  const store = new ChatStore(profile.name, socketUrl());
+  const store = new ChatStore(profile.name, socketUrl(), guestKey());
   store.selfAvatar = picture;
-  const view = new ChatView(store, () => {
+  const leave = (problem?: string): void => {
     store.close();
     view.dispose();
     saveProfile(undefined);
-    showJoin();
-  });
+    showJoin(problem);
+  };
+  const view = new ChatView(store, () => leave());
+  store.on("refused", (text) => leave(text));
   mount(view.el);
   view.focus();
 }

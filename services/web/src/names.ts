@@ -42,7 +42,7 @@ export function parseDirect(text: string): { ok: true; to: string; text: string 
 
 /**
  * `@name` tokens in a message: at the start or after a character that cannot be part of a name
- * (so `me@example.com` is no mention). A trailing '.' or '-' ends the sentence, not the name.
+ * (so `me@example.com` is no mention). A trailing '.' ends the sentence, not the name.
  */
 const MENTION = /(^|[^A-Za-z0-9_.@-])@([A-Za-z0-9][A-Za-z0-9_.-]*)/g;
 
@@ -52,13 +52,18 @@ export interface TextPart {
   readonly mention?: string;
 }
 
-/** The text split into plain parts and `@name` mentions, in order. */
-export function splitMentions(text: string): TextPart[] {
+/**
+ * The text split into plain parts and mentions, in order. Only the users in `mentioned` (the
+ * server's rule, `mentionedUsers` of @parley/protocol) are marked, so what is highlighted is
+ * exactly what was counted.
+ */
+export function splitMentions(text: string, mentioned: readonly string[]): TextPart[] {
   const parts: TextPart[] = [];
+  if (mentioned.length === 0) return [{ text }];
   let at = 0;
   for (const match of text.matchAll(MENTION)) {
-    const name = (match[2] ?? "").replace(/[.-]+$/, "");
-    if (!isValidUser(name)) continue;
+    const name = (match[2] ?? "").replace(/\.+$/, "");
+    if (!mentioned.includes(name)) continue;
     const start = match.index + (match[1] ?? "").length;
     if (start > at) parts.push({ text: text.slice(at, start) });
     parts.push({ text: `@${name}`, mention: name });
@@ -66,9 +71,4 @@ export function splitMentions(text: string): TextPart[] {
   }
   if (at < text.length) parts.push({ text: text.slice(at) });
   return parts;
-}
-
-/** The users a message mentions, each once. */
-export function mentionsIn(text: string): string[] {
-  return [...new Set(splitMentions(text).flatMap((p) => (p.mention !== undefined ? [p.mention] : [])))];
 }

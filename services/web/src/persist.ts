@@ -2,8 +2,9 @@ import { isValidRoom, isValidUser } from "@parley/protocol";
 
 /*
  * What survives a reload: the profile (name and email, to fill the join form; the session copy
- * re-enters the chat without asking again) and each user's rooms. Storage can be disabled or
- * full, so every access tolerates failure, and what is read back is validated like input.
+ * re-enters the chat without asking again), the room each user had open, and this browser's
+ * guest key. Storage can be disabled or full, so every access tolerates failure, and what is
+ * read back is validated like input.
  */
 
 export interface Profile {
@@ -11,13 +12,8 @@ export interface Profile {
   readonly email: string;
 }
 
-export interface SavedRooms {
-  readonly rooms: readonly string[];
-  readonly active: string | undefined;
-}
-
 const PROFILE_KEY = "parley.profile";
-const DEFAULT_ROOMS = ["lobby"];
+const KEY_KEY = "parley.key";
 
 function read(storage: Storage | undefined, key: string): unknown {
   try {
@@ -75,14 +71,29 @@ export function saveProfile(profile: Profile | undefined): void {
   write(session(), PROFILE_KEY, profile);
 }
 
-export function loadRooms(user: string): SavedRooms {
-  const value = read(local(), `parley.rooms.${user}`);
-  const saved = typeof value === "object" && value !== null ? (value as { rooms?: unknown; active?: unknown }) : {};
-  const rooms = Array.isArray(saved.rooms) ? saved.rooms.filter((r): r is string => typeof r === "string" && isValidRoom(r)).slice(0, 50) : [];
-  const active = typeof saved.active === "string" && rooms.includes(saved.active) ? saved.active : undefined;
-  return { rooms: rooms.length > 0 ? rooms : DEFAULT_ROOMS, active };
+/** The conversation this user had on screen last (their rooms themselves are kept by the server). */
+export function loadActive(user: string): string | undefined {
+  const value = read(local(), `parley.active.${user}`);
+  return typeof value === "string" && isValidRoom(value) ? value : undefined;
 }
 
-export function saveRooms(user: string, rooms: SavedRooms): void {
-  write(local(), `parley.rooms.${user}`, rooms);
+export function saveActive(user: string, room: string | undefined): void {
+  write(local(), `parley.active.${user}`, room);
+}
+
+/**
+ * This browser's guest key: a random secret made once and kept, sent with the name on every
+ * connect. The server lets only the browser holding a name's key use it (more tabs included).
+ */
+export function guestKey(): string | undefined {
+  const storage = local();
+  const saved = read(storage, KEY_KEY);
+  if (typeof saved === "string" && /^[A-Za-z0-9_-]{16,128}$/.test(saved)) return saved;
+  const subtle = globalThis.crypto as Crypto | undefined;
+  if (subtle === undefined || storage === undefined) return undefined;
+  const bytes = subtle.getRandomValues(new Uint8Array(24));
+  const key = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  write(storage, KEY_KEY, key);
+  // Storage may refuse (private mode, full): without a kept key there is no key at all.
+  return read(storage, KEY_KEY) === key ? key : undefined;
 }

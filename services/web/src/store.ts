@@ -1,8 +1,21 @@
-import { ClientErrorCode, ParleyClient, ParleyError, type ConnectionState } from "@parley/client";
-import { dmRoom, type MsgEnvelope } from "@parley/protocol";
+import {
+  ClientErrorCode,
+  FEED,
+  ParleyClient,
+  ParleyError,
+  type ConnectionState,
+  type NoteEnvelope,
+  type ReceiptEnvelope,
+  type SubscribedInfo,
+} from "@parley/client";
+import { CloseCode, dmMembers, dmRoom, mentionedUsers, type MsgEnvelope } from "@parley/protocol";
 import { Events } from "./events.js";
-import { mentionsIn, parseDirect } from "./names.js";
-import { loadRooms, saveRooms } from "./persist.js";
+import { parseDirect, roomLabel } from "./names.js";
+import { Notifier } from "./notifier.js";
+import { Outbox, keyOf } from "./outbox.js";
+import { loadActive, saveActive } from "./persist.js";
+import { Presence } from "./presence.js";
+import { ReadMarker } from "./read-marker.js";
 import { RoomState, type ChatMessage, type Notice, type Outgoing } from "./room-state.js";
 
 export { RoomState, type ChatMessage, type Notice, type Outgoing } from "./room-state.js";
@@ -10,6 +23,10 @@ export { RoomState, type ChatMessage, type Notice, type Outgoing } from "./room-
 export interface StoreEvents {
   /** The room list, the active room or an unread count changed. */
   rooms: () => void;
+  /** The peer of a DM read further ("Seen"). */
+  receipt: (room: RoomState) => void;
+  /** The server refused this name (another browser holds it): back to the join screen. */
+  refused: (text: string) => void;
   /** Messages to show, oldest first: live ones (and resume replays) or an older history page. */
   messages: (room: RoomState, messages: readonly ChatMessage[], source: "live" | "history") => void;
   /** Loading state of older history changed. */
@@ -24,12 +41,11 @@ export interface StoreEvents {
 }
 
 const HISTORY_PAGE = 50;
-const TYPING_SHOWN_MS = 4000;
-const TYPING_SEND_EVERY_MS = 2500;
+/** Where a new user starts. */
+const DEFAULT_ROOM = "lobby";
 /** Messages typed offline wait this long for a connection before they are marked failed. */
 const SEND_TIMEOUT_MS = 15 * 60_000;
 
-const keyOf = (epoch: string, offset: number): string => `${epoch}:${offset}`;
 
 /**
  * The app's state over one `ParleyClient`. The SDK already reconnects, resumes every room from
@@ -42,42 +58,48 @@ export class ChatStore extends Events<StoreEvents> {
   active: string | undefined;
   node: string | undefined;
   selfAvatar: string | undefined;
-  private nextId = 1;
-  private readonly outgoing = new Map<number, Outgoing>();
-  /** Acknowledged sends whose message has not been seen yet, by `epoch:offset`. */
-  private readonly acked = new Map<string, number>();
-  private readonly presenceTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly lastTypingSent = new Map<string, number>();
-  private readonly ticker: ReturnType<typeof setInterval>;
+  private readonly outbox: Outbox;
+  private readonly people: Presence;
+  private readonly reads: ReadMarker;
+  readonly notifier = new Notifier();
+  /** Whether the server's conversation list arrived once (it decides the rooms shown). */
+  private listed = false;
 
   constructor(
     readonly me: string,
     url: string,
+    guestKey: string | undefined,
   ) {
     super();
-    this.client = new ParleyClient({ url, name: me, sendTimeoutMs: SEND_TIMEOUT_MS });
+    this.client = new ParleyClient({ url, name: me, sendTimeoutMs: SEND_TIMEOUT_MS, ...(guestKey !== undefined ? { guestKey } : {}) });
+    this.reads = new ReadMarker((room, offset) => this.client.read(room, offset));
     this.client.on("state", () => this.emit("connection"));
     this.client.on("welcome", (welcome) => {
       this.node = welcome.node;
       this.emit("connection");
+      // Counts may have moved while away (or on another device): the server's list is the truth.
+      void this.syncConversations();
     });
-    this.client.on("subscribed", (info) => this.onSubscribed(info.room));
+    this.client.on("note", (note) => this.onNote(note));
+    this.client.on("receipt", (receipt) => this.onReceipt(receipt));
+    this.client.on("subscribed", (info) => this.onSubscribed(info));
     this.client.on("message", (msg) => this.onMessage(msg));
     this.client.on("loss", (info) => {
+      if (info.room === FEED) {
+        void this.syncConversations();
+        return;
+      }
       const room = this.rooms.get(info.room);
       const text = info.reason === "epoch-changed" ? "This room's history was reset on the server." : "Some messages sent while you were away could not be recovered.";
       if (room !== undefined) this.emit("notice", room, { kind: "warning", text, ts: Date.now() });
     });
-    this.client.on("joined", (room, user) => this.onMembership(room, user, "joined"));
-    this.client.on("left", (room, user) => this.onMembership(room, user, "left"));
-    this.client.on("typing", (room, user) => this.onTyping(room, user));
+    this.people = new Presence(this.client, me, this.rooms, this);
+    this.outbox = new Outbox(this.client, this);
     this.client.on("error", (env) => this.emit("problem", env.message));
-    this.client.on("closed", () => this.emit("connection"));
-    this.ticker = setInterval(() => this.expireTyping(), 1000);
-
-    const saved = loadRooms(me);
-    for (const name of saved.rooms) this.openRoom(name, false);
-    this.setActive(saved.active !== undefined && this.rooms.has(saved.active) ? saved.active : saved.rooms[0]);
+    this.client.on("closed", (info) => {
+      if (info.code === CloseCode.nameTaken) this.emit("refused", `The name ${me} is in use in another browser. Pick another name.`);
+      this.emit("connection");
+    });
   }
 
   /** A user's picture: only your own address is known here (the protocol carries no profiles). */
@@ -90,9 +112,7 @@ export class ChatStore extends Events<StoreEvents> {
   }
 
   get pendingCount(): number {
-    let n = 0;
-    for (const item of this.outgoing.values()) if (item.state === "sending") n += 1;
-    return n;
+    return this.outbox.pending;
   }
 
   get activeRoom(): RoomState | undefined {
@@ -133,22 +153,39 @@ export class ChatStore extends Events<StoreEvents> {
   }
 
   setActive(name: string | undefined): void {
+    const previous = this.activeRoom;
+    if (previous !== undefined && previous.name !== name) previous.newAfter = undefined;
     this.active = name;
     const room = this.activeRoom;
-    if (room !== undefined && !document.hidden) {
-      room.unread = 0;
-      room.mentions = 0;
-    }
-    this.persist();
+    if (room !== undefined && room !== previous) room.newAfter = room.unread > 0 ? room.read : undefined;
+    saveActive(this.me, name);
+    this.markActiveRead();
     this.emit("rooms");
   }
 
-  /** Marks the active room read (the page became visible again). */
+  /**
+   * The person sees the active room's latest messages: it is read up to its newest one, here
+   * and (through the server) on every other device of theirs.
+   */
   markActiveRead(): void {
     const room = this.activeRoom;
-    if (room === undefined || (room.unread === 0 && room.mentions === 0)) return;
-    room.unread = 0;
-    room.mentions = 0;
+    if (room === undefined || document.hidden) return;
+    this.notifier.clear(room.name);
+    if (!room.markRead(room.head)) return;
+    this.reads.mark(room.name, room.head);
+    this.emit("rooms");
+  }
+
+  /** The page is visible again: what arrived meanwhile gets the "new messages" divider, then is read. */
+  pageShown(): void {
+    const room = this.activeRoom;
+    if (room !== undefined && room.unread > 0) room.newAfter ??= room.read;
+    this.markActiveRead();
+  }
+
+  /** Asks for desktop notifications (from a click: browsers ignore it otherwise). */
+  async allowNotifications(): Promise<void> {
+    await this.notifier.ask();
     this.emit("rooms");
   }
 
@@ -162,38 +199,32 @@ export class ChatStore extends Events<StoreEvents> {
     if (direct !== undefined) {
       if (!direct.ok) return direct.reason;
       const room = this.openDirect(direct.to);
-      if (direct.text !== "") this.queue(room, direct.text);
+      if (direct.text !== "") this.outbox.send(room, direct.text);
       return undefined;
     }
     const room = this.activeRoom;
     if (room === undefined) return "Join a room first.";
-    this.queue(room, text);
+    this.outbox.send(room, text);
     return undefined;
   }
 
   retry(item: Outgoing): void {
-    if (!this.outgoing.delete(item.id)) return;
-    this.emit("outgoingDone", item);
+    if (!this.outbox.remove(item)) return;
     const room = this.rooms.get(item.room);
-    if (room !== undefined) this.queue(room, item.text);
+    if (room !== undefined) this.outbox.send(room, item.text);
   }
 
   discard(item: Outgoing): void {
-    if (this.outgoing.delete(item.id)) this.emit("outgoingDone", item);
+    this.outbox.remove(item);
   }
 
   outgoingIn(room: string): Outgoing[] {
-    return [...this.outgoing.values()].filter((item) => item.room === room);
+    return this.outbox.in(room);
   }
 
   /** Tells the room this user is typing, at most every few seconds. */
   typing(): void {
-    const room = this.active;
-    if (room === undefined || this.client.state !== "connected") return;
-    const now = Date.now();
-    if (now - (this.lastTypingSent.get(room) ?? 0) < TYPING_SEND_EVERY_MS) return;
-    this.lastTypingSent.set(room, now);
-    this.client.typing(room);
+    if (this.active !== undefined) this.people.typing(this.active);
   }
 
   /** Asks for the page of history before the oldest message shown. */
@@ -227,8 +258,8 @@ export class ChatStore extends Events<StoreEvents> {
   }
 
   close(): void {
-    clearInterval(this.ticker);
-    for (const timer of this.presenceTimers.values()) clearTimeout(timer);
+    this.reads.close();
+    this.people.close();
     this.client.close();
   }
 
@@ -237,7 +268,7 @@ export class ChatStore extends Events<StoreEvents> {
   private addRoom(name: string): RoomState {
     const room = new RoomState(name, this.me);
     this.rooms.set(name, room);
-    this.persist();
+    if (this.active === undefined && this.listed) this.setActive(name);
     this.emit("rooms");
     return room;
   }
@@ -248,16 +279,105 @@ export class ChatStore extends Events<StoreEvents> {
       this.setActive(this.rooms.keys().next().value);
       return;
     }
-    this.persist();
     this.emit("rooms");
   }
 
-  private onSubscribed(name: string): void {
+  /**
+   * The server's conversation list: the rooms this user is in (joined here if not yet, so a
+   * room joined on another device shows up), and each one's read position and counts.
+   */
+  private async syncConversations(): Promise<void> {
+    let list;
+    try {
+      list = await this.client.conversations();
+    } catch {
+      // An older server, or no answer: start where a new user would.
+      if (this.rooms.size === 0) this.openRoom(DEFAULT_ROOM, false);
+      this.firstListed();
+      return;
+    }
+    for (const c of list) {
+      if (!c.member) continue;
+      // The SDK joins DM conversations itself, from the read position (unread DMs replay).
+      const room = this.rooms.get(c.room) ?? (c.kind === "dm" ? this.addRoom(c.room) : this.openRoom(c.room, false));
+      if (room.epoch !== undefined && room.epoch !== c.epoch) continue; // reset meanwhile: its replay recounts
+      room.sync(c.offset, c.read, c.mentions);
+      this.reads.known(room.name, c.read);
+    }
+    if (this.rooms.size === 0) this.openRoom(DEFAULT_ROOM, false);
+    this.firstListed();
+    this.markActiveRead();
+    this.emit("rooms");
+  }
+
+  /** After the first list: show the room this user had open last time, or the first one. */
+  private firstListed(): void {
+    if (this.listed) return;
+    this.listed = true;
+    const saved = loadActive(this.me);
+    this.setActive(saved !== undefined && this.rooms.has(saved) ? saved : this.rooms.keys().next().value);
+  }
+
+  /** What reaches this user outside the rooms they joined, once each and in order. */
+  private onNote(note: NoteEnvelope): void {
+    const room = this.rooms.get(note.room);
+    switch (note.kind) {
+      case "dm":
+        // The SDK joins the DM room itself, from its first message; the conversation is listed now.
+        if (room === undefined) this.addRoom(note.room);
+        return;
+      case "joined":
+        // Joined on another device: join here too, and take its read position from the list.
+        if (room === undefined) {
+          this.openRoom(note.room, false);
+          void this.syncConversations();
+        }
+        return;
+      case "left":
+        if (room !== undefined) this.leaveRoom(note.room);
+        return;
+      case "mention":
+        if (room !== undefined && note.at !== undefined && note.at.epoch === room.epoch) room.seen(note.at.offset, true);
+        else if (room === undefined && note.from !== undefined) this.notify(note.room, `${note.from} mentioned you in #${note.room}`, "");
+        this.emit("rooms");
+        return;
+      case "read":
+        if (room === undefined || note.at === undefined) return;
+        this.reads.known(room.name, note.at.offset);
+        if (room.markRead(note.at.offset)) this.emit("rooms");
+        if (room.unread === 0) this.notifier.clear(room.name);
+        return;
+    }
+  }
+
+  private onReceipt(receipt: ReceiptEnvelope): void {
+    const room = this.rooms.get(receipt.room);
+    if (room === undefined || room.peer !== receipt.user || receipt.offset <= room.peerRead) return;
+    room.peerRead = receipt.offset;
+    this.emit("receipt", room);
+  }
+
+  /** A desktop notification (when allowed and the page is hidden); clicking it opens the room. */
+  private notify(room: string, title: string, body: string): void {
+    this.notifier.notify(room, title, body, () => {
+      if (this.rooms.has(room)) this.setActive(room);
+      else this.openRoom(room);
+    });
+  }
+
+  private onSubscribed(info: SubscribedInfo): void {
     // DM rooms the SDK joined by itself on their first message are rooms of the app too.
-    const room = this.rooms.get(name) ?? this.addRoom(name);
+    const room = this.rooms.get(info.room) ?? this.addRoom(info.room);
+    // `offset` is the room's head: what this user has not read yet is known from here on.
+    room.epoch ??= info.epoch;
+    if (room.epoch === info.epoch) {
+      room.seen(info.offset, false);
+      if (this.active === room.name) this.markActiveRead();
+      this.emit("rooms");
+    }
     if (room.more === undefined && !room.loadingOlder) void this.loadOlder(room);
     // After a reconnect the member list may have changed while we were away.
-    this.refreshPresence(room, 0);
+    this.people.refresh(room, 0);
   }
 
   private onMessage(msg: MsgEnvelope): void {
@@ -267,16 +387,20 @@ export class ChatStore extends Events<StoreEvents> {
     if (room.shown.has(key)) return;
     const message = toChatMessage(msg);
     this.remember(room, [message]);
-    if (msg.from === this.me) this.settleOwn(room.name, key, msg.text);
-    else {
+    const mentionsMe = msg.from !== this.me && message.mentions.includes(this.me);
+    if (msg.epoch === room.epoch) room.seen(msg.offset, mentionsMe);
+    if (msg.from === this.me) {
+      // Your own message: everything up to it counts as read (the server does the same).
+      room.markRead(msg.offset);
+      this.outbox.settle(room.name, key, msg.text);
+    } else {
       if (room.typing.delete(msg.from)) this.emit("typing", room);
-      if (this.active !== room.name || document.hidden) {
-        room.unread += 1;
-        if (message.mentions.includes(this.me)) room.mentions += 1;
-        this.emit("rooms");
-      }
+      if (room.peer !== undefined) this.notify(room.name, msg.from, msg.text);
+      else if (mentionsMe) this.notify(room.name, `${msg.from} in ${roomLabel(room.name, this.me)}`, msg.text);
     }
     this.emit("messages", room, [message], "live");
+    if (this.active === room.name) this.markActiveRead();
+    this.emit("rooms");
   }
 
   private remember(room: RoomState, messages: readonly ChatMessage[]): void {
@@ -286,96 +410,10 @@ export class ChatStore extends Events<StoreEvents> {
     }
   }
 
-  /** Our own message came back: its "sending" placeholder goes. */
-  private settleOwn(room: string, key: string, text: string): void {
-    const byAck = this.acked.get(key);
-    const item =
-      (byAck !== undefined ? this.outgoing.get(byAck) : undefined) ??
-      [...this.outgoing.values()].find((o) => o.room === room && o.state === "sending" && o.text === text);
-    this.acked.delete(key);
-    if (item !== undefined && this.outgoing.delete(item.id)) this.emit("outgoingDone", item);
-  }
-
-  private queue(room: RoomState, text: string): void {
-    const item: Outgoing = { id: this.nextId++, room: room.name, text, state: "sending", error: undefined };
-    this.outgoing.set(item.id, item);
-    this.emit("outgoing", item);
-    const sent = room.peer !== undefined ? this.client.dm(room.peer, text) : this.client.send(room.name, text);
-    sent.then(
-      (result) => {
-        if (!this.outgoing.has(item.id)) return;
-        const key = keyOf(result.epoch, result.offset);
-        if (room.shown.has(key)) {
-          this.outgoing.delete(item.id);
-          this.emit("outgoingDone", item);
-        } else {
-          this.acked.set(key, item.id);
-        }
-      },
-      (err: unknown) => {
-        if (!this.outgoing.has(item.id)) return;
-        item.state = "failed";
-        item.error = err instanceof Error ? err.message : String(err);
-        this.emit("outgoing", item);
-      },
-    );
-  }
-
-  private onMembership(name: string, user: string, kind: "joined" | "left"): void {
-    const room = this.rooms.get(name);
-    if (room === undefined) return;
-    const members = new Set(room.members);
-    if (kind === "joined") members.add(user);
-    else members.delete(user);
-    room.members = [...members].sort();
-    if (kind === "left" && room.typing.delete(user)) this.emit("typing", room);
-    this.emit("presence", room);
-    if (user !== this.me) this.emit("notice", room, { kind, text: `${user} ${kind === "joined" ? "joined" : "left"}`, ts: Date.now() });
-    // Notices are at-most-once: the member list is re-read so it converges even if one was lost.
-    this.refreshPresence(room, 500);
-  }
-
-  private refreshPresence(room: RoomState, delayMs: number): void {
-    clearTimeout(this.presenceTimers.get(room.name));
-    this.presenceTimers.set(
-      room.name,
-      setTimeout(() => {
-        this.presenceTimers.delete(room.name);
-        if (this.client.state !== "connected") return;
-        this.client.presence(room.name).then(
-          (users) => {
-            room.members = [...users].sort();
-            this.emit("presence", room);
-          },
-          () => undefined, // the next reconnect or notice asks again
-        );
-      }, delayMs),
-    );
-  }
-
-  private onTyping(name: string, user: string): void {
-    const room = this.rooms.get(name);
-    if (room === undefined || user === this.me) return;
-    room.typing.set(user, Date.now() + TYPING_SHOWN_MS);
-    this.emit("typing", room);
-  }
-
-  private expireTyping(): void {
-    const now = Date.now();
-    for (const room of this.rooms.values()) {
-      let changed = false;
-      for (const [user, until] of room.typing) {
-        if (until <= now) changed = room.typing.delete(user) || changed;
-      }
-      if (changed) this.emit("typing", room);
-    }
-  }
-
-  private persist(): void {
-    saveRooms(this.me, { rooms: [...this.rooms.keys()], active: this.active });
-  }
 }
 
 function toChatMessage(m: MsgEnvelope): ChatMessage {
-  return { room: m.room, epoch: m.epoch, offset: m.offset, from: m.from, text: m.text, ts: m.ts, mentions: mentionsIn(m.text) };
+  // Mentions count in rooms only (the server records none in DMs): the same rule as the server's.
+  const mentions = dmMembers(m.room) === undefined ? mentionedUsers(m.text) : [];
+  return { room: m.room, epoch: m.epoch, offset: m.offset, from: m.from, text: m.text, ts: m.ts, mentions };
 }

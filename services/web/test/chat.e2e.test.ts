@@ -1,13 +1,11 @@
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { chromium, type Browser, type Locator } from "playwright-core";
+import type { Browser, Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../../gateway/test/support/free-port.js";
-import { startGateways, type GatewayProcess } from "../../gateway/test/support/gateway-process.js";
-import { RedisServer } from "../../gateway/test/support/redis-server.js";
+import type { GatewayProcess } from "../../gateway/test/support/gateway-process.js";
 import { TestClient } from "../../gateway/test/support/test-client.js";
-import { CHROMIUM, ChatPage, WEB_DIST } from "./support/chat-page.js";
-import { HaProxy } from "./support/haproxy.js";
+import { ChatPage } from "./support/chat-page.js";
+import { WebCluster } from "./support/cluster.js";
+import type { HaProxy } from "./support/haproxy.js";
 
 /*
  * The browser app against a real cluster: Chromium -> HAProxy (leastconn, health checks on
@@ -23,49 +21,26 @@ const RECORD_STATUS = `(() => {
 })()`;
 
 describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
-  let redis: RedisServer;
+  let cluster: WebCluster;
   let gateways: GatewayProcess[] = [];
   let proxy: HaProxy;
   let browser: Browser;
   let alice: ChatPage;
   let bob: ChatPage;
 
-  const gatewayNamed = (node: string): GatewayProcess => {
-    const gw = gateways.find((g) => g.nodeId === node);
-    if (gw === undefined) throw new Error(`no gateway ${node} (have ${gateways.map((g) => g.nodeId).join(", ")})`);
-    return gw;
-  };
-
   beforeAll(async () => {
-    if (!existsSync(join(WEB_DIST, "index.html"))) throw new Error(`${WEB_DIST}index.html is missing: run \`pnpm build\` first`);
-    if (!existsSync(CHROMIUM.executablePath) || !onPath("haproxy")) {
-      throw new Error("the browser tests need Debian's chromium and haproxy: run services/web/ci-deps.sh (apt-get install chromium haproxy)");
-    }
-    redis = await RedisServer.start();
-    gateways = await startGateways(3, {
-      nodeId: "node",
-      env: {
-        REDIS_URL: redis.url,
-        PARLEY_WEB_ROOT: WEB_DIST,
-        // The history test posts a few hundred messages quickly from one connection.
-        PARLEY_RATE_PER_SECOND: "1000",
-        PARLEY_RATE_BURST: "2000",
-        PARLEY_USER_RATE_PER_SECOND: "1000",
-        PARLEY_USER_RATE_BURST: "2000",
-      },
+    cluster = await WebCluster.start({
+      // The history test posts a few hundred messages quickly from one connection.
+      PARLEY_RATE_PER_SECOND: "1000",
+      PARLEY_RATE_BURST: "2000",
+      PARLEY_USER_RATE_PER_SECOND: "1000",
+      PARLEY_USER_RATE_BURST: "2000",
     });
-    await Promise.all(
-      gateways.map((gw) => waitUntil(`${gw.nodeId} ready`, async () => (await fetch(`${gw.httpUrl}/readyz`)).status === 200, 15_000, 100)),
-    );
-    proxy = await HaProxy.start(gateways.map((gw) => ({ name: gw.nodeId, port: gw.port })));
-    browser = await chromium.launch(CHROMIUM);
+    ({ gateways, proxy, browser } = cluster);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await proxy?.destroy();
-    await Promise.all(gateways.filter((gw) => gw.alive).map((gw) => gw.stop("SIGKILL")));
-    await redis?.destroy();
+    await cluster?.stop();
   });
 
   it("two people land on different nodes, chat, see each other, and talk privately", async () => {
@@ -266,7 +241,7 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await alice.roomButton("lobby").click();
     await bob.roomButton("lobby").click();
     const bobNode = await bob.node();
-    const victim = gatewayNamed(bobNode);
+    const victim = cluster.gatewayNamed(bobNode);
     expect(await alice.node()).not.toBe(bobNode);
     await bob.page.evaluate(RECORD_STATUS);
 
@@ -354,10 +329,6 @@ describe("the browser chat app on a 3-node cluster behind HAProxy", () => {
     await alice.person("carol").waitFor({ state: "detached" });
   });
 });
-
-function onPath(command: string): boolean {
-  return (process.env["PATH"] ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, command)));
-}
 
 /** Whether any part of the element is inside its scrolling log's visible area. */
 async function inViewport(locator: Locator): Promise<boolean> {

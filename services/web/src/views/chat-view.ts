@@ -34,7 +34,7 @@ export class ChatView {
 
     const onKey = (e: KeyboardEvent): void => this.onKey(e);
     const onVisible = (): void => {
-      if (!document.hidden) store.markActiveRead();
+      if (!document.hidden) store.pageShown();
     };
     document.addEventListener("keydown", onKey);
     document.addEventListener("visibilitychange", onVisible);

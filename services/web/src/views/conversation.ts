@@ -99,6 +99,7 @@ export class Conversation {
       if (room !== undefined) this.log(room).showOutgoing(item);
     });
     store.on("outgoingDone", (item) => this.logs.get(item.room)?.removeOutgoing(item));
+    store.on("receipt", (room) => this.log(room).setSeen(room.peerRead));
     store.on("presence", (room) => {
       if (room.name === store.active) this.renderHeader();
     });
@@ -128,6 +129,7 @@ export class Conversation {
       if (next !== undefined) next.attach(this.logHost);
       else replaceChildren(this.logHost, h("p", { class: "empty" }, "Join a room to start chatting."));
     }
+    for (const [name, log] of this.logs) log.setDivider(this.store.rooms.get(name)?.newAfter);
     this.renderHeader();
     this.renderTyping();
     this.renderJump();

@@ -9,7 +9,7 @@ export class JoinView {
   private readonly name: HTMLInputElement;
   private readonly error: HTMLParagraphElement;
 
-  constructor(initial: Profile | undefined, onJoin: (profile: Profile) => void) {
+  constructor(initial: Profile | undefined, onJoin: (profile: Profile) => void, problem?: string) {
     this.name = h("input", {
       attrs: {
         id: "join-name",
@@ -22,7 +22,12 @@ export class JoinView {
         "aria-describedby": "join-name-help join-error",
         value: initial?.name,
       },
-      on: { input: () => setText(this.error, "") },
+      on: {
+        input: () => {
+          setText(this.error, "");
+          this.name.removeAttribute("aria-invalid");
+        },
+      },
     });
     const email = h("input", {
       attrs: { id: "join-email", name: "email", type: "email", autocomplete: "email", "aria-describedby": "join-email-help", value: initial?.email },
@@ -60,6 +65,10 @@ export class JoinView {
       h("button", { class: "button primary wide", attrs: { type: "submit" } }, "Join the chat"),
     );
     this.el = h("main", { class: "join-screen" }, form);
+    if (problem !== undefined) {
+      setText(this.error, problem);
+      this.name.setAttribute("aria-invalid", "true");
+    }
   }
 
   focus(): void {

@@ -1,3 +1,4 @@
+import { mentionedUsers } from "@parley/protocol";
 import { avatar } from "../avatar.js";
 import { h, replaceChildren } from "../dom.js";
 import { messageText } from "../message-text.js";
@@ -46,6 +47,12 @@ export class RoomLog {
   private unseenBelow = 0;
   private attached = false;
   private readonly resize: ResizeObserver;
+  /** "New messages": above the first message after `dividerAfter`. */
+  private readonly divider: HTMLLIElement;
+  private dividerAfter: number | undefined;
+  /** "Seen" in a DM: under your latest message the other person has read. */
+  private readonly seen: HTMLParagraphElement;
+  private seenUpTo = 0;
 
   constructor(
     private readonly room: RoomState,
@@ -53,6 +60,8 @@ export class RoomLog {
     private readonly hooks: RoomLogHooks,
   ) {
     this.top = h("div", { class: "log-top" });
+    this.divider = h("li", { class: "divider" }, h("span", {}, "New messages"));
+    this.seen = h("p", { class: "seen" }, "Seen");
     this.list = h("ol", { class: "messages" });
     this.outbox = h("ol", { class: "outbox", attrs: { "aria-label": "Messages waiting to be sent" } });
     this.el = h(
@@ -115,6 +124,8 @@ export class RoomLog {
     const before = this.attached ? { height: this.el.scrollHeight, top: this.el.scrollTop } : undefined;
     const wasPinned = this.pinnedValue;
     for (const m of messages) this.insert(m, source);
+    this.placeDivider();
+    this.placeSeen();
     if (source === "live") {
       if (wasPinned) {
         if (this.attached) this.scrollToBottom();
@@ -169,7 +180,7 @@ export class RoomLog {
     replaceChildren(
       entry,
       avatar(me, "m", this.hooks.avatarUrl(me)),
-      h("div", { class: "message-body" }, h("p", { class: "message-meta" }, h("span", { class: "message-from" }, me)), h("p", { class: "text" }, ...messageText(item.text, me)), status),
+      h("div", { class: "message-body" }, h("p", { class: "message-meta" }, h("span", { class: "message-from" }, me)), h("p", { class: "text" }, ...messageText(item.text, this.room.peer === undefined ? mentionedUsers(item.text) : [], me)), status),
     );
     if (wasPinned && this.attached) this.scrollToBottom();
   }
@@ -183,6 +194,43 @@ export class RoomLog {
   /** Waiting messages are one group: only the first shows who is writing. */
   private regroupOutbox(): void {
     [...this.outbox.children].forEach((el, i) => el.classList.toggle("compact", i > 0));
+  }
+
+  /**
+   * Shows the "new messages" divider above the first message after `offset` (the read position
+   * when the room was opened), or removes it (undefined). Scrolls it into view the first time.
+   */
+  setDivider(offset: number | undefined): void {
+    if (offset === this.dividerAfter) return;
+    this.dividerAfter = offset;
+    this.placeDivider();
+    if (this.divider.isConnected && this.attached) this.divider.scrollIntoView({ block: "center" });
+  }
+
+  /** The other person of a DM read up to `offset`: "Seen" goes under your latest message they read. */
+  setSeen(offset: number): void {
+    this.seenUpTo = offset;
+    this.placeSeen();
+  }
+
+  private placeDivider(): void {
+    const next = this.dividerAfter === undefined ? undefined : this.shown[this.firstAfter(this.dividerAfter)];
+    const after = this.divider.nextElementSibling;
+    if (next === undefined) this.divider.remove();
+    else if (after !== next.el) this.list.insertBefore(this.divider, next.el);
+    // The message after the divider shows its sender again; the one after a removed divider may not.
+    for (const el of [after, this.divider.nextElementSibling]) if (el instanceof HTMLLIElement) this.regroup(el);
+  }
+
+  private placeSeen(): void {
+    let target: Shown | undefined;
+    for (let i = this.shown.length - 1; i >= 0 && target === undefined; i -= 1) {
+      const entry = this.shown[i];
+      if (entry !== undefined && entry.from === this.hooks.me && entry.offset <= this.seenUpTo) target = entry;
+    }
+    const body = target?.el.querySelector(".message-body");
+    if (body === undefined || body === null) this.seen.remove();
+    else if (this.seen.parentElement !== body) body.append(this.seen);
   }
 
   /** Redraws the top of the list: load button, loading, or the start of the room. */
@@ -256,7 +304,7 @@ export class RoomLog {
           " ",
           h("time", { attrs: { datetime: isoTime(m.ts), title: fullTime(m.ts) } }, shortTime(m.ts)),
         ),
-        h("p", { class: "text" }, ...messageText(m.text, this.hooks.me)),
+        h("p", { class: "text" }, ...messageText(m.text, m.mentions, this.hooks.me)),
       ),
     );
   }

@@ -18,6 +18,7 @@ export class Sidebar {
   private readonly roomError: HTMLParagraphElement;
   private readonly roomInput: HTMLInputElement;
   private readonly items = new Map<string, RoomItem>();
+  private readonly notifyButton: HTMLButtonElement;
 
   constructor(
     private readonly store: ChatStore,
@@ -39,6 +40,11 @@ export class Sidebar {
       },
       on: { input: () => setText(this.roomError, "") },
     });
+    this.notifyButton = h(
+      "button",
+      { class: "link notify-button", attrs: { type: "button" }, on: { click: () => void store.allowNotifications() } },
+      "Turn on desktop notifications for DMs and mentions",
+    );
     const joinForm = h(
       "form",
       { class: "join-room", on: { submit: (e) => this.joinRoom(e) } },
@@ -65,6 +71,7 @@ export class Sidebar {
         this.dmList,
         this.dmHint,
       ),
+      h("p", { class: "notify" }, this.notifyButton),
       joinForm,
     );
     store.on("rooms", () => this.render());
@@ -87,6 +94,8 @@ export class Sidebar {
       dms.map((r) => this.item(r)),
     );
     this.dmHint.hidden = dms.length > 0;
+    // Asked for once, from this button: a refusal is the person's answer, and it is kept.
+    this.notifyButton.hidden = this.store.notifier.permission !== "default";
   }
 
   /** A conversation's entry, made once and then updated in place (focus stays on it). */

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContextOptions, LaunchOptions, Locator, Page } from "playwright-core";
+import type { Browser, BrowserContext, BrowserContextOptions, LaunchOptions, Locator, Page } from "playwright-core";
 import { axeViolations } from "./axe.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -43,6 +43,28 @@ export class ChatPage {
     return chat;
   }
 
+  /** A new tab in an existing browser context (its storage, cookies and guest key kept). */
+  static async inContext(context: BrowserContext, baseUrl: string, name: string): Promise<ChatPage> {
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const chat = new ChatPage(page, name);
+    await page.goto(baseUrl);
+    return chat;
+  }
+
+  /**
+   * Another tab of the same browser (same storage and guest key): it opens on the join screen,
+   * filled in with this person's name, and joins.
+   */
+  async openTab(): Promise<ChatPage> {
+    const page = await this.page.context().newPage();
+    page.setDefaultTimeout(15_000);
+    const tab = new ChatPage(page, this.name);
+    await page.goto(this.page.url());
+    await page.getByRole("button", { name: "Join the chat" }).click();
+    return tab;
+  }
+
   async join(email = ""): Promise<void> {
     await this.page.getByLabel("Your name").fill(this.name);
     if (email !== "") await this.page.getByLabel("Email").fill(email);
@@ -80,6 +102,11 @@ export class ChatPage {
   /** The message list of a room, by its label: `#lobby`, `@bob`. */
   log(label: string): Locator {
     return this.page.getByRole("log", { name: `Messages in ${label}` });
+  }
+
+  /** The "joined"/"left" notices shown in a room. */
+  notices(label: string): Locator {
+    return this.log(label).locator(".notice .notice-text");
   }
 
   /** Message texts shown in a room, top to bottom (sent and acknowledged ones). */
