@@ -9,8 +9,13 @@ export interface GlobalOptions {
   readonly url: string;
   readonly name: string;
   readonly token: string | undefined;
+  /** The server API key for the server commands (`--api-key`, `$PARLEY_API_KEY`). */
+  readonly apiKey: string | undefined;
   readonly timeoutMs: number;
 }
+
+/** A command's own options, as given (`--from alice` is `{ from: "alice" }`). */
+export type CommandOptions = Readonly<Record<string, string | boolean | undefined>>;
 
 export type Invocation =
   | { readonly kind: "help"; readonly command: Command | undefined }
@@ -19,6 +24,7 @@ export type Invocation =
       readonly command: Command;
       readonly positionals: readonly string[];
       readonly json: boolean;
+      readonly options: CommandOptions;
       readonly global: GlobalOptions;
     };
 
@@ -28,6 +34,7 @@ const GLOBAL_OPTIONS = {
   url: { type: "string" },
   name: { type: "string" },
   token: { type: "string" },
+  "api-key": { type: "string" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
@@ -39,6 +46,12 @@ const COMMAND_OPTIONS: Record<Command, ParseArgsOptionsConfig> = {
   tail: JSON_OPTION,
   export: {},
   users: JSON_OPTION,
+  publish: { ...JSON_OPTION, from: { type: "string" }, key: { type: "string" } },
+  kick: { ...JSON_OPTION, room: { type: "string" }, "give-up": { type: "boolean" } },
+  ban: { ...JSON_OPTION, for: { type: "string" }, until: { type: "string" } },
+  presence: JSON_OPTION,
+  history: { ...JSON_OPTION, before: { type: "string" }, limit: { type: "string" } },
+  replay: { ...JSON_OPTION, list: { type: "boolean" }, limit: { type: "string" } },
 };
 
 export const DEFAULT_URL = "ws://127.0.0.1:8080";
@@ -75,6 +88,7 @@ export function parseInvocation(argv: readonly string[], env: Env): Invocation {
     command,
     positionals: parsed.positionals,
     json: values["json"] === true,
+    options: values,
     global: globalOptions(values, env),
   };
 }
@@ -101,6 +115,7 @@ function globalOptions(values: Record<string, string | boolean | undefined>, env
   const name = text("name", "PARLEY_NAME") ?? `cli-${Math.random().toString(36).slice(2, 8)}`;
   if (!isValidUser(name)) throw usageError(`--name ${name}: names are 1-32 of A-Z a-z 0-9 _ . - starting with a letter or digit`);
   const token = text("token", "PARLEY_TOKEN");
+  const apiKey = text("api-key", "PARLEY_API_KEY");
   const timeoutRaw = text("timeout", "PARLEY_TIMEOUT_MS");
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   if (timeoutRaw !== undefined) {
@@ -109,5 +124,5 @@ function globalOptions(values: Record<string, string | boolean | undefined>, env
       throw usageError(`--timeout ${timeoutRaw}: expected milliseconds from 1 to 3600000`);
     }
   }
-  return { url, name, token, timeoutMs };
+  return { url, name, token, apiKey, timeoutMs };
 }

@@ -4,11 +4,16 @@ const GLOBAL = `Global options:
   --url <url>      server, ws://host:port or http://host:port (default $PARLEY_URL or ws://127.0.0.1:8080)
   --name <name>    guest name (default $PARLEY_NAME or cli-<random>)
   --token <jwt>    sign in with a token instead of a guest name (default $PARLEY_TOKEN)
+  --api-key <key>  server API key for publish, kick, ban, presence, history, replay (default $PARLEY_API_KEY)
   --timeout <ms>   how long to wait for the server to connect or answer (default 10000)
   -h, --help       show help`;
 
 const EXIT = `Exit codes: 0 ok, 1 usage error, 2 refused by the server, 3 server unreachable or no answer in time,
 4 (export) the room stores no messages.`;
+
+const SERVER_EXIT = `Exit codes: 0 ok, 1 usage error (also: no API key given), 2 refused by the server (wrong API key,
+unknown room or user, rate limited, server API off), 3 server unreachable, unavailable (503) or no
+answer in time.`;
 
 export const HELP = {
   main: `Usage: parley <command> [options]
@@ -18,6 +23,14 @@ Commands:
   tail <room>             follow a room live, one message per line, across reconnects
   export <room>           write the room's stored history to stdout as NDJSON, oldest first
   users                   list the users online on the server
+
+Server commands (the server API over HTTP; they need --api-key or $PARLEY_API_KEY):
+  publish <room> <text...>  publish as the system (or --from a user) and print the offset
+  kick <user>               disconnect a user everywhere (--room: only remove from that room)
+  ban <room> <user>         remove a user from a room and refuse rejoins (--for 2h | --until <date>)
+  presence [room]           who is in a room on any node (no room: who is online)
+  history <room>            one page of a room's stored messages, oldest first
+  replay [id...]            send webhook dead letters again (--list to list them)
 
 Run 'parley <command> --help' for a command's options.
 
@@ -73,7 +86,93 @@ Options:
 ${GLOBAL}
 
 ${EXIT}`,
+
+  publish: `Usage: parley publish <room|@user> <text...> --api-key <key> [options]
+
+Publishes a message through the server API: stored, ordered and delivered exactly like a client's
+send (same offsets, same history). Prints the stored offset. <room> may be a DM room dm:<a>:<b>;
+@user sends a direct message to <user> and needs --from.
+
+Options:
+  --from <user>    the sender (default: the system sender, a name no client can take)
+  --key <key>      idempotency key: a retry with the same key stores nothing new and prints the
+                   first offset (1-64 of A-Z a-z 0-9 _ -)
+  --json           print {room, epoch, offset, duplicate}
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
+
+  kick: `Usage: parley kick <user> --api-key <key> [options]
+
+Closes every session of <user> on every node of the cluster. Their clients reconnect (close code
+4002) unless --give-up is given (4504: they stop). With --room, the user is only taken out of that
+room, on every node. Unknown or absent users are refused (exit 2).
+
+Options:
+  --give-up        close with the give-up code: the user's clients do not reconnect
+  --room <room>    remove the user from this room only
+  --json           print the server's answer as JSON
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
+
+  ban: `Usage: parley ban <room> <user> (--for <duration> | --until <date>) --api-key <key> [options]
+
+Removes <user> from <room> on every node and refuses their joins of it until the time given.
+
+Options:
+  --for <duration>  how long: 90s, 30m, 12h, 7d
+  --until <date>    until when: 2027-01-31T18:00Z (ISO 8601) or milliseconds since 1970
+  --json            print {room, user, wasPresent, bannedUntil}
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
+
+  presence: `Usage: parley presence [room] --api-key <key> [options]
+
+Lists the users in <room> on any node, one per line; without a room, the users connected anywhere
+in the cluster. When nobody is, stdout stays empty and a notice on stderr says so. A room that was
+never used (or expired) is refused (exit 2).
+
+Options:
+  --json           print {room, users, count} (or {users, count})
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
+
+  history: `Usage: parley history <room> --api-key <key> [options]
+
+Prints one page of the room's stored messages, oldest first (any room, DM rooms dm:<a>:<b> too).
+When older messages exist, a notice on stderr gives the command for the page before.
+
+Options:
+  --limit <n>      messages per page, 1-100 (default 50)
+  --before <n>     only messages with offsets below n (the page before)
+  --json           one message per line as JSON (NDJSON)
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
+
+  replay: `Usage: parley replay [id...] --api-key <key> [options]
+
+Sends webhook dead letters (events whose retries ran out) to their endpoints again, now: all of
+them, or the given ids. Delivered ones are removed; the rest stay dead letters. Prints how many
+were delivered and how many still fail.
+
+Options:
+  --list           only list the dead letters, newest first: id, endpoint, type, when, last error
+  --limit <n>      with --list: at most n (1-1000, default 100)
+  --json           print the answer (with --list: one dead letter per line) as JSON
+
+${GLOBAL}
+
+${SERVER_EXIT}`,
 } as const;
 
 export type Command = Exclude<keyof typeof HELP, "main">;
-export const COMMANDS: readonly Command[] = ["send", "tail", "export", "users"];
+export const COMMANDS: readonly Command[] = ["send", "tail", "export", "users", "publish", "kick", "ban", "presence", "history", "replay"];

@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { parseInvocation, type Invocation } from "./args.js";
+import { runBan } from "./commands/ban.js";
 import { runExport } from "./commands/export.js";
+import { runHistory } from "./commands/history.js";
+import { runKick } from "./commands/kick.js";
+import { runPresence } from "./commands/presence.js";
+import { runPublish } from "./commands/publish.js";
+import { runReplay } from "./commands/replay.js";
 import { runSend } from "./commands/send.js";
 import { runTail } from "./commands/tail.js";
 import { runUsers } from "./commands/users.js";
@@ -12,6 +18,12 @@ const RUNNERS: Record<Command, (inv: Extract<Invocation, { kind: "run" }>) => Pr
   tail: runTail,
   export: runExport,
   users: runUsers,
+  publish: runPublish,
+  kick: runKick,
+  ban: runBan,
+  presence: runPresence,
+  history: runHistory,
+  replay: runReplay,
 };
 
 /** Runs one command line and returns the exit code; every failure becomes one line on stderr. */

@@ -7,7 +7,7 @@ describe("parley usage", () => {
     const top = await runCli(["--help"]);
     expect(top.code).toBe(0);
     expect(top.stdout).toContain("Usage: parley <command>");
-    for (const command of ["send", "tail", "export", "users"]) {
+    for (const command of ["send", "tail", "export", "users", "publish", "kick", "ban", "presence", "history", "replay"]) {
       const res = await runCli([command, "--help"]);
       expect(res.code, command).toBe(0);
       expect(res.stdout).toContain(`Usage: parley ${command}`);
@@ -29,6 +29,14 @@ describe("parley usage", () => {
     [["users", "--timeout", "soon"], "--timeout soon"],
     [["users", "--url", "ftp://x"], "--url ftp://x"],
     [["users", "--name", "bad name"], "--name bad name"],
+    [["publish", "lobby", "hi"], "publish talks to the server API: pass --api-key <key> (or set $PARLEY_API_KEY)"],
+    [["publish", "lobby", "--api-key", "k"], "publish: missing <text>"],
+    [["publish", "lobby", "hi", "--key", "no spaces", "--api-key", "k"], "--key no spaces: an idempotency key is"],
+    [["kick", "--api-key", "k"], "kick: expected exactly one <user>"],
+    [["kick", "bob", "--room", "lobby", "--give-up", "--api-key", "k"], "--give-up closes connections"],
+    [["ban", "lobby", "bob", "--for", "2h", "--until", "2099-01-01", "--api-key", "k"], "give exactly one of --for"],
+    [["history", "lobby", "--before", "0", "--api-key", "k"], "--before 0: expected a whole number"],
+    [["replay", "abc", "--list", "--api-key", "k"], "--list takes no ids"],
   ])("exits 1 on bad usage: %j", async (args, message) => {
     const res = await runCli(args);
     expect(res.code).toBe(1);
@@ -56,6 +64,9 @@ describe("parley usage", () => {
     expect(host.code).toBe(3);
     expect(host.stderr).toContain("cannot connect to ws://no-such-host.invalid:8080");
     expect(host.stderr).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    const publish = await runCli(["publish", "lobby", "hi", "--url", url], { env: { PARLEY_API_KEY: "some-key-0123456789abcdef" } });
+    expect(publish).toMatchObject({ code: 3, stdout: "" });
+    expect(publish.stderr).toBe(`parley: cannot reach ${url.replace("ws:", "http:")}/server/v1/publish: ECONNREFUSED (is a Parley server running there?)\n`);
     const users = await runCli(["users"], { env: { PARLEY_URL: url } });
     expect(users.code).toBe(3);
     expect(users.stderr).toContain("cannot reach");
