@@ -2,28 +2,28 @@ import {
   CloseCode,
   SUBPROTOCOL,
   decodeServer,
-  dmMembers,
   dmRoom,
   isTransientError,
   shouldReconnect,
   type ClientEnvelope,
   type ConversationInfo,
   type ErrorEnvelope,
-  type MsgEnvelope,
   type ServerEnvelope,
-  type ServerEnvelopeOf,
   type StreamPosition,
   type WelcomeEnvelope,
 } from "@parley/protocol";
-import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { backoffDelay } from "./backoff.js";
+import { resolveOptions, type ResolvedOptions } from "./client-options.js";
 import { Emitter } from "./emitter.js";
 import { ClientErrorCode, ParleyError } from "./errors.js";
-import { JoinTracker } from "./join-tracker.js";
+import { newId } from "./new-id.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
+import { RoomStreams } from "./room-streams.js";
+import { socketUrl } from "./socket-url.js";
 import type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, SubscribedInfo } from "./types.js";
 import { FEED, UserFeed } from "./user-feed.js";
 import { Waiters } from "./waiters.js";
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from "./websocket.js";
+import { OPEN, type WebSocketLike } from "./websocket.js";
 
 /**
  * A Parley connection that survives node failures: reconnects with backoff and jitter, resumes
@@ -38,43 +38,33 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly ticker: ReturnType<typeof setInterval>;
-  /** Rooms the app wants joined. */
-  private readonly rooms = new Set<string>();
-  /** Last delivered position per room (joined rooms and DM rooms). */
-  private readonly positions = new Map<string, StreamPosition>();
+  /** Joined rooms, where each is delivered up to, and the joins. */
+  private readonly streams: RoomStreams;
   private readonly pending = new PendingSends();
-  private readonly joins = new JoinTracker();
-  /** By room: everyone who asked to join it awaits its `subscribed`. */
-  private readonly joinWaiters: Waiters<SubscribedInfo>;
   /** By request id: each answer names the request it answers. */
   private readonly historyWaiters: Waiters<HistoryResult>;
   private readonly presenceWaiters: Waiters<string[]>;
   /** The user's feed (notes) and the conversation requests. */
   private readonly feed: UserFeed;
   private welcomeValue: WelcomeEnvelope | undefined;
-  private readonly options: Required<Omit<ClientOptions, "url" | "urls" | "name" | "guestKey" | "token" | "WebSocket" | "backoff">> & {
-    backoff: BackoffOptions;
-  };
-  private readonly urls: readonly string[];
-  /** Index in `urls` of the server the next connect goes to. */
+  private readonly options: ResolvedOptions;
+  /** Index in `options.urls` of the server the next connect goes to. */
   private urlIndex = 0;
-  private readonly WebSocketImpl: WebSocketConstructor;
 
   constructor(private readonly config: ClientOptions) {
     super();
-    const impl = config.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (impl === undefined) throw new Error("no WebSocket implementation: pass options.WebSocket (e.g. the `ws` package in Node 20)");
-    this.WebSocketImpl = impl;
-    this.urls = [...(config.urls ?? []), ...(config.url !== undefined ? [config.url] : [])];
-    if (this.urls.length === 0) throw new Error("no server: pass options.url or options.urls");
-    this.options = {
-      backoff: { initialMs: config.backoff?.initialMs ?? 250, maxMs: config.backoff?.maxMs ?? 10_000 },
-      resendAfterMs: config.resendAfterMs ?? 5000,
-      sendTimeoutMs: config.sendTimeoutMs ?? 60_000,
-      requestTimeoutMs: config.requestTimeoutMs ?? 10_000,
-      autoJoinDms: config.autoJoinDms ?? true,
-    };
-    this.joinWaiters = new Waiters(this.options.requestTimeoutMs);
+    this.options = resolveOptions(config);
+    this.streams = new RoomStreams(
+      {
+        transmit: (envelope) => this.transmit(envelope),
+        message: (msg) => this.emit("message", msg),
+        loss: (info) => this.emit("loss", info),
+        subscribed: (info) => this.emit("subscribed", info),
+        error: (env) => this.emit("error", env),
+        connection: () => this.ws,
+      },
+      this.options,
+    );
     this.historyWaiters = new Waiters(this.options.requestTimeoutMs);
     this.presenceWaiters = new Waiters(this.options.requestTimeoutMs);
     this.feed = new UserFeed(
@@ -82,7 +72,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
         transmit: (envelope) => this.transmit(envelope),
         note: (note) => this.emit("note", note),
         loss: (reason) => this.emit("loss", { room: FEED, reason }),
-        dmStarted: (room, first) => this.joinDmFrom(room, first),
+        dmStarted: (room, first) => this.streams.joinDmFrom(room, first),
         started: () => void this.joinDmConversations(),
       },
       this.options.requestTimeoutMs,
@@ -111,22 +101,20 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   /** The last delivered position of a room, if any. */
   position(room: string): StreamPosition | undefined {
-    return this.positions.get(room);
+    return this.streams.position(room);
   }
 
   // ---- API ----
 
   /** Joins a room (kept across reconnects). Resolves with the first `subscribed`. */
   join(room: string): Promise<SubscribedInfo> {
-    this.rooms.add(room);
-    const result = this.wait(this.joinWaiters, room, `join ${room}`);
-    if (this.stateValue === "connected") this.sendJoin(room);
-    return result;
+    if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
+    return this.streams.join(room, this.stateValue === "connected");
   }
 
   /** Leaves a room. A refusal (`not_joined`) is emitted as an `error` event carrying the leave's id as `ref`. */
   leave(room: string): void {
-    this.rooms.delete(room);
+    this.streams.leave(room);
     this.transmit({ type: "leave", room, id: newId() });
   }
 
@@ -200,26 +188,17 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.emit("state", state);
   }
 
-  private async url(): Promise<string> {
-    const base = (this.urls[this.urlIndex] as string).replace(/\/+$/, "");
-    const wsUrl = base.endsWith("/ws") ? base : `${base}/ws`;
-    const token = typeof this.config.token === "function" ? await this.config.token() : this.config.token;
-    const guest = `name=${encodeURIComponent(this.config.name ?? "")}${this.config.guestKey !== undefined ? `&key=${encodeURIComponent(this.config.guestKey)}` : ""}`;
-    const query = token !== undefined ? `token=${encodeURIComponent(token)}` : guest;
-    return `${wsUrl}?${query}`;
-  }
-
   private async open(): Promise<void> {
     if (this.stopped) return;
     let url: string;
     try {
-      url = await this.url();
+      url = await socketUrl(this.options.urls[this.urlIndex] as string, this.config);
     } catch {
       this.scheduleReconnect();
       return;
     }
     if (this.stopped) return;
-    const ws = new this.WebSocketImpl(url, SUBPROTOCOL);
+    const ws = new this.options.WebSocket(url, SUBPROTOCOL);
     this.ws = ws;
     ws.onmessage = (event) => {
       if (this.ws === ws) this.onFrame(typeof event.data === "string" ? event.data : String(event.data));
@@ -235,7 +214,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private onClose(code: number, reason: string): void {
     this.ws = undefined;
     this.welcomeValue = undefined;
-    this.joins.connectionLost();
+    this.streams.connectionLost();
     if (this.stopped) return;
     if (!shouldReconnect(code)) {
       this.stop(code, reason);
@@ -248,7 +227,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.stopped) return;
     this.setState("reconnecting");
     // The server we lost (or could not reach) is the least likely to answer next.
-    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    this.urlIndex = (this.urlIndex + 1) % this.options.urls.length;
     const delay = backoffDelay(this.attempt, this.options.backoff);
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
@@ -258,11 +237,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.ticker);
-    this.joins.connectionLost();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     const err = new ParleyError(ClientErrorCode.closed, `connection closed (${code}${reason ? `: ${reason}` : ""})`);
     this.pending.failAll(err);
-    for (const waiters of [this.joinWaiters, this.historyWaiters, this.presenceWaiters]) waiters.failAll(err);
+    this.streams.failAll(err);
+    for (const waiters of [this.historyWaiters, this.presenceWaiters]) waiters.failAll(err);
     this.feed.failAll(err);
     this.setState("closed");
     this.emit("closed", { code, reason });
@@ -275,7 +254,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.emit("welcome", welcome);
     // Joins first: the server handles a connection's requests in order, so the re-sends
     // below find their rooms joined.
-    for (const room of this.rooms) this.sendJoin(room);
+    this.streams.connected();
     // The feed after the joins: a `dm` note it replays joins its room only once.
     this.feed.connected();
     // Requests still unanswered were lost with the previous connection (or never went out).
@@ -285,12 +264,6 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this.transmit(envelope);
       this.pending.markSent(envelope.cid, now);
     }
-  }
-
-  private sendJoin(room: string): void {
-    const since = this.positions.get(room);
-    const id = newId();
-    if (this.transmit({ type: "join", room, ...(since !== undefined ? { since } : {}), id })) this.joins.sent(id, room);
   }
 
   private transmit(envelope: ClientEnvelope): boolean {
@@ -331,9 +304,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       case "welcome":
         return this.onWelcome(env);
       case "msg":
-        return this.onMessage(env);
+        return this.streams.message(env);
       case "subscribed":
-        return this.onSubscribed(env);
+        return this.streams.subscribed(env);
       case "ack":
         this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset });
         return;
@@ -358,57 +331,14 @@ export class ParleyClient extends Emitter<ClientEvents> {
     }
   }
 
-  private onMessage(msg: MsgEnvelope): void {
-    const position = this.positions.get(msg.room);
-    if (position !== undefined && position.epoch === msg.epoch) {
-      if (msg.offset <= position.offset) return; // already delivered (replay overlap or a second path)
-      if (msg.offset > position.offset + 1) this.emit("loss", { room: msg.room, reason: "gap" });
-    } else if (position !== undefined) {
-      this.emit("loss", { room: msg.room, reason: "epoch-changed" });
-    }
-    this.positions.set(msg.room, { epoch: msg.epoch, offset: msg.offset });
-    this.emit("message", msg);
-    if (this.options.autoJoinDms && dmMembers(msg.room) !== undefined && !this.rooms.has(msg.room)) {
-      // From now on the DM room is resumed like any joined room.
-      this.rooms.add(msg.room);
-      this.sendJoin(msg.room);
-    }
-  }
-
   /** A fresh client joins every DM conversation from its read position, so unread DMs replay. */
   private async joinDmConversations(): Promise<void> {
     if (!this.options.autoJoinDms) return;
     try {
-      for (const c of await this.conversations()) if (c.kind === "dm") this.joinDmFrom(c.room, { epoch: c.epoch, offset: c.read + 1 });
+      for (const c of await this.conversations()) if (c.kind === "dm") this.streams.joinDmFrom(c.room, { epoch: c.epoch, offset: c.read + 1 });
     } catch {
       // Not connected any more, or the server is unavailable: the feed's notes still join new DMs.
     }
-  }
-
-  /** Joins a DM room the feed announced, from its first message unless we are further already. */
-  private joinDmFrom(room: string, first: StreamPosition): void {
-    if (!this.options.autoJoinDms || this.rooms.has(room)) return;
-    const position = this.positions.get(room);
-    if (position === undefined || position.epoch !== first.epoch) this.positions.set(room, { epoch: first.epoch, offset: Math.max(0, first.offset - 1) });
-    this.rooms.add(room);
-    this.sendJoin(room);
-  }
-
-  private onSubscribed(env: ServerEnvelopeOf<"subscribed">): void {
-    const position = this.positions.get(env.room);
-    const recovered = env.recovered;
-    if (recovered === false) {
-      // The `recovered: false` signal: what was missed is not in history any more.
-      const reason = position !== undefined && position.epoch !== env.epoch ? "epoch-changed" : "history-gone";
-      this.emit("loss", { room: env.room, reason });
-      this.positions.set(env.room, { epoch: env.epoch, offset: env.offset });
-    } else if (position === undefined || position.epoch !== env.epoch) {
-      this.positions.set(env.room, { epoch: env.epoch, offset: env.offset });
-    }
-    this.joins.subscribed(env.room);
-    const info: SubscribedInfo = { room: env.room, epoch: env.epoch, offset: env.offset, recovered };
-    this.emit("subscribed", info);
-    this.joinWaiters.settle(env.room, info);
   }
 
   /**
@@ -428,31 +358,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       if (!isTransientError(env.code)) this.pending.fail(ref, new ParleyError(env.code, env.message));
       return;
     }
-    const joining = this.joins.failed(ref);
-    if (joining !== undefined) {
-      this.onJoinError(joining, env);
-      return;
-    }
+    if (this.streams.failed(ref, env)) return;
     const err = new ParleyError(env.code, env.message);
     if (this.historyWaiters.fail(ref, err) || this.presenceWaiters.fail(ref, err)) return;
-    this.emit("error", env);
-  }
-
-  private onJoinError(room: string, env: ErrorEnvelope): void {
-    if (this.joinWaiters.fail(room, new ParleyError(env.code, env.message))) {
-      // The app asked for this join and hears why it failed; it is not retried behind its back.
-      this.rooms.delete(room);
-      return;
-    }
-    // A join the client made on its own (after a reconnect, or a DM's auto-join): nobody awaits it.
-    if (isTransientError(env.code) && this.rooms.has(room)) {
-      const ws = this.ws;
-      this.joins.retryLater(room, (n) => backoffDelay(n, this.options.backoff), () => {
-        if (this.ws === ws && this.rooms.has(room)) this.sendJoin(room);
-      });
-      return;
-    }
-    this.rooms.delete(room);
     this.emit("error", env);
   }
 
@@ -463,12 +371,3 @@ export class ParleyClient extends Emitter<ClientEvents> {
 }
 
 type ClientEnvelopeOfSend = Extract<ClientEnvelope, { type: "send" | "dm" }>;
-
-/** A fresh `cid` or request id: 12 random base-36 characters (within the cid grammar). */
-function newId(): string {
-  const bytes = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(bytes);
-  let out = "";
-  for (const b of bytes) out += (b % 36).toString(36);
-  return out;
-}

@@ -1,19 +1,19 @@
-import { ErrorCode, type ClientEnvelopeOf, type ServerEnvelope } from "@parley/protocol";
-import type { Metrics } from "../metrics.js";
+import { ErrorCode, type ClientEnvelopeOf } from "@parley/protocol";
 import type { Conversations } from "./conversations.js";
 import { RequestError, echoId } from "./request-errors.js";
 import type { Relay } from "./relay.js";
 import type { Session } from "./session.js";
 import type { Store } from "./ports.js";
+import type { Replies } from "./session-replies.js";
+import type { StreamEntry } from "./stream-entry.js";
 import { feedStream } from "./topic.js";
 
 export interface ConversationRequestsDeps {
   readonly relay: Relay;
   readonly store: Store;
   readonly conversations: Conversations;
-  readonly metrics: Metrics;
-  /** Sends an envelope to a session (nothing once it closed). */
-  readonly send: (session: Session, env: ServerEnvelope) => void;
+  readonly streams: StreamEntry;
+  readonly replies: Replies;
 }
 
 /**
@@ -27,32 +27,21 @@ export class ConversationRequests {
   async feed(session: Session, env: ClientEnvelopeOf<"feed">): Promise<void> {
     const id = echoId(env);
     if (session.feed !== undefined) {
-      this.deps.send(session, { type: "feed", ...id, epoch: session.feed.epoch, offset: session.feed.head });
+      this.deps.replies.send(session, { type: "feed", ...id, epoch: session.feed.epoch, offset: session.feed.head });
       return;
     }
-    const feed = this.deps.relay.retain(feedStream(session.user));
-    session.feed = feed;
-    try {
-      await feed.ready;
-    } catch (err) {
-      session.feed = undefined;
-      this.deps.relay.release(feed);
-      throw err;
-    }
-    let replay: readonly string[] = [];
-    let recovered: boolean | undefined;
-    if (env.since !== undefined) {
-      const caught = await feed.catchUp(env.since.epoch, env.since.offset);
-      replay = caught.frames;
-      recovered = caught.recovered;
-      this.deps.metrics.resumes.inc({ outcome: recovered ? "recovered" : "lost" });
-    }
-    if (session.closed || session.feed !== feed) return;
-    // As for a room: nothing awaits between the replay and the subscribe.
-    for (const frame of replay) session.conn.send(frame);
-    this.deps.metrics.messagesDelivered.inc(replay.length);
-    session.conn.subscribe(feed.topic);
-    this.deps.send(session, { type: "feed", ...id, epoch: feed.epoch, offset: feed.head, ...(recovered !== undefined ? { recovered } : {}) });
+    const entered = await this.deps.streams.enter(session, feedStream(session.user), env.since, {
+      take: (feed) => {
+        session.feed = feed;
+      },
+      undo: () => {
+        session.feed = undefined;
+      },
+      held: (feed) => session.feed === feed,
+    });
+    if (entered === undefined) return;
+    const { epoch, offset, recovered } = entered;
+    this.deps.replies.send(session, { type: "feed", ...id, epoch, offset, ...(recovered !== undefined ? { recovered } : {}) });
   }
 
   /** Gives the session's feed reference back (the session closed). */
@@ -65,7 +54,7 @@ export class ConversationRequests {
 
   async list(session: Session, env: ClientEnvelopeOf<"conversations">): Promise<void> {
     const conversations = await this.deps.conversations.list(session.user);
-    this.deps.send(session, { type: "conversations", ...echoId(env), conversations });
+    this.deps.replies.send(session, { type: "conversations", ...echoId(env), conversations });
   }
 
   async read(session: Session, env: ClientEnvelopeOf<"read">): Promise<void> {
@@ -74,6 +63,6 @@ export class ConversationRequests {
     // The room's epoch: this node's feed knows it when someone here is in the room.
     const epoch = this.deps.relay.feed(room)?.epoch || (await this.deps.store.head(room)).epoch;
     const offset = await this.deps.conversations.read(session.user, room, epoch, env.offset);
-    this.deps.send(session, { type: "read", ...echoId(env), room, user: session.user, offset });
+    this.deps.replies.send(session, { type: "read", ...echoId(env), room, user: session.user, offset });
   }
 }

@@ -1,0 +1,43 @@
+import { ErrorCode, type ClientEnvelope, type ServerEnvelope } from "@parley/protocol";
+import type { Metrics } from "../metrics.js";
+import { ABUSE_CLOSE, refOf, roomOf } from "./request-errors.js";
+import type { Session } from "./session.js";
+
+/**
+ * What the node sends a session in answer to its requests: replies (counted as delivered) and
+ * refusals (counted by code; repeated abuse closes the connection).
+ */
+export class Replies {
+  constructor(private readonly metrics: Metrics) {}
+
+  send(session: Session, env: ServerEnvelope): void {
+    this.sendRaw(session, JSON.stringify(env));
+  }
+
+  /** A frame that is already JSON (an ack, a history page). Nothing once the session closed. */
+  sendRaw(session: Session, frame: string): void {
+    if (session.closed) return;
+    if (session.conn.send(frame)) this.metrics.messagesDelivered.inc();
+  }
+
+  reject(session: Session, code: ErrorCode, message: string, ref?: string, room?: string): void {
+    this.metrics.protocolErrors.inc({ code });
+    this.send(session, {
+      type: "error",
+      code,
+      message,
+      ...(ref !== undefined ? { ref } : {}),
+      ...(room !== undefined ? { room } : {}),
+    });
+    const closeCode = ABUSE_CLOSE[code];
+    if (closeCode !== undefined && !session.strike()) {
+      session.log.info({ code }, "closing abusive connection");
+      session.conn.close(closeCode, `too many bad requests (${code})`);
+    }
+  }
+
+  /** The user's cluster-wide request bucket refused `env`. */
+  rejectUserRate(session: Session, env: ClientEnvelope): void {
+    if (!session.closed) this.reject(session, ErrorCode.rateLimited, "slow down: too many requests from this user", refOf(env), roomOf(env));
+  }
+}
