@@ -71,7 +71,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
       {
         transmit: (envelope) => this.transmit(envelope),
         note: (note) => this.emit("note", note),
-        loss: (reason) => this.emit("loss", { room: FEED, reason }),
+        loss: (reason) => {
+          this.emit("loss", { room: FEED, reason });
+          // Notes were lost, `dm` ones perhaps: join every DM conversation from the list instead.
+          void this.joinDmConversations();
+        },
         dmStarted: (room, first) => this.streams.joinDmFrom(room, first),
         started: () => void this.joinDmConversations(),
       },

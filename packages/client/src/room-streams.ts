@@ -35,7 +35,7 @@ export interface RoomStreamsOptions {
 /**
  * The rooms the app wants joined and how far each has been delivered: joins (and re-joins from
  * the last position on every new connection), each message once and in offset order, `loss` for
- * what history could not cover, and the automatic joins of DM rooms.
+ * what history could not cover, and the automatic joins of DM rooms (announced by the feed).
  */
 export class RoomStreams {
   /** Rooms the app wants joined. */
@@ -69,6 +69,7 @@ export class RoomStreams {
   /** The app no longer wants the room (the leave itself is the client's request). */
   leave(room: string): void {
     this.rooms.delete(room);
+    this.joins.left(room);
   }
 
   /** A new connection: re-join every room from where it was delivered up to. */
@@ -88,20 +89,28 @@ export class RoomStreams {
   }
 
   message(msg: MsgEnvelope): void {
+    if (this.options.autoJoinDms && dmMembers(msg.room) !== undefined && !this.rooms.has(msg.room)) {
+      // A DM outside any stream we read: the node's inbox path, before the server has handled our
+      // `feed` request. The feed's `dm` note (or, on a fresh client, the conversation list) joins
+      // the room from its first unread message and replays this one in order; taking it here
+      // would start the room after the messages before it, and they would never be delivered.
+      return;
+    }
     const position = this.positions.get(msg.room);
     if (position !== undefined && position.epoch === msg.epoch) {
       if (msg.offset <= position.offset) return; // already delivered (replay overlap or a second path)
-      if (msg.offset > position.offset + 1) this.hooks.loss({ room: msg.room, reason: "gap" });
+      if (msg.offset > position.offset + 1) {
+        // A DM can arrive outside its room's stream (the node's inbox path) before the server has
+        // handled our re-join of the room. The re-join replays from our position, then streams
+        // live, so this message is coming in order: taking it now would skip the replay.
+        if (this.rooms.has(msg.room) && !this.joins.isLive(msg.room)) return;
+        this.hooks.loss({ room: msg.room, reason: "gap" });
+      }
     } else if (position !== undefined) {
       this.hooks.loss({ room: msg.room, reason: "epoch-changed" });
     }
     this.positions.set(msg.room, { epoch: msg.epoch, offset: msg.offset });
     this.hooks.message(msg);
-    if (this.options.autoJoinDms && dmMembers(msg.room) !== undefined && !this.rooms.has(msg.room)) {
-      // From now on the DM room is resumed like any joined room.
-      this.rooms.add(msg.room);
-      this.sendJoin(msg.room);
-    }
   }
 
   subscribed(env: ServerEnvelopeOf<"subscribed">): void {
