@@ -1,4 +1,16 @@
-import type { Fleet } from "./fleet.js";
+import type { Member } from "./fleet.js";
+
+/** A stored message's identity across rooms: `room epoch#offset`. */
+export function messageKey(m: { readonly room: string; readonly epoch: string; readonly offset: number }): string {
+  return `${m.room} ${m.epoch}#${m.offset}`;
+}
+
+/** Who was audited, and what each of them had to receive. */
+export interface Audited {
+  readonly members: readonly Member[];
+  /** The acknowledged messages `member` must receive, by `messageKey`, with their text. */
+  expected(member: Member): ReadonlyMap<string, string>;
+}
 
 /** What a scenario did to the users' messages: one row of the reliability table. */
 export interface Row {
@@ -14,13 +26,13 @@ export interface Row {
   readonly expected: number;
   /** Acknowledged messages a member never received. */
   readonly lost: number;
-  /** A stored message (epoch, offset) handed to the app twice. */
+  /** A stored message (room, epoch, offset) handed to the app twice. */
   readonly duplicated: number;
   /** One send stored at two offsets of an epoch (idempotency broken): members see it twice. */
   readonly storedTwice: number;
-  /** A message whose offset was not above the previous one's in the same epoch. */
+  /** A message whose offset was not above the previous one's in the same room and epoch. */
   readonly outOfOrder: number;
-  /** Offsets skipped inside an epoch's received stream. */
+  /** Offsets skipped inside a room's received stream (one epoch). */
   readonly holes: number;
   /** A received (epoch, offset) whose text is not what its sender's ack said. */
   readonly mismatched: number;
@@ -32,43 +44,52 @@ export interface Row {
   readonly seconds: number;
 }
 
-export function audit(scenario: string, fleet: Fleet, extra: { gapRepairs: number | undefined; seconds: number }): Row {
-  const acked = fleet.ackedMessages();
+/**
+ * Audits every member's app-level stream (the SDK's `message` events) against what it had to
+ * receive. Every room a member received from is checked for duplicates, order and holes, whether
+ * or not it was expected there.
+ */
+export function audit(scenario: string, subject: Audited, extra: { gapRepairs: number | undefined; seconds: number }): Row {
   let delivered = 0;
+  let expected = 0;
   let duplicated = 0;
   let outOfOrder = 0;
   let holes = 0;
   let mismatched = 0;
   let storedTwice = 0;
-  for (const member of fleet.members) {
+  for (const member of subject.members) {
     const seen = new Map<string, string>();
-    /** `epoch text` of each distinct message received: every send's text is unique. */
+    /** `room epoch text` of each distinct message received: every send's text is unique. */
     const texts = new Set<string>();
+    /** The last offset received, by `room epoch`. */
     const last = new Map<string, number>();
     for (const msg of member.received) {
-      const key = `${msg.epoch}#${msg.offset}`;
+      const key = messageKey(msg);
       if (seen.has(key)) {
         duplicated += 1;
         continue;
       }
       seen.set(key, msg.text);
-      const text = `${msg.epoch} ${msg.text}`;
+      const stream = `${msg.room} ${msg.epoch}`;
+      const text = `${stream} ${msg.text}`;
       if (texts.has(text)) storedTwice += 1;
       texts.add(text);
-      const previous = last.get(msg.epoch);
+      const previous = last.get(stream);
       if (previous !== undefined && msg.offset <= previous) outOfOrder += 1;
       if (previous !== undefined && msg.offset > previous + 1) holes += msg.offset - previous - 1;
-      last.set(msg.epoch, Math.max(previous ?? 0, msg.offset));
+      last.set(stream, Math.max(previous ?? 0, msg.offset));
     }
-    for (const [key, text] of acked) {
+    const wanted = subject.expected(member);
+    expected += wanted.size;
+    for (const [key, text] of wanted) {
       const got = seen.get(key);
       if (got === undefined) continue;
       delivered += 1;
       if (got !== text) mismatched += 1;
     }
   }
-  const sends = fleet.members.flatMap((m) => m.sends);
-  const reconnects = fleet.members.flatMap((m) => m.reconnectMs);
+  const sends = subject.members.flatMap((m) => m.sends);
+  const reconnects = subject.members.flatMap((m) => m.reconnectMs);
   return {
     scenario,
     sent: sends.length,
@@ -76,15 +97,15 @@ export function audit(scenario: string, fleet: Fleet, extra: { gapRepairs: numbe
     failed: sends.filter((s) => s.status === "failed").length,
     unsettled: sends.filter((s) => s.status === "pending").length,
     delivered,
-    expected: acked.size * fleet.members.length,
-    lost: acked.size * fleet.members.length - delivered,
+    expected,
+    lost: expected - delivered,
     duplicated,
     storedTwice,
     outOfOrder,
     holes,
     mismatched,
-    lossReported: fleet.members.filter((m) => m.losses.length > 0).length,
-    members: fleet.members.length,
+    lossReported: subject.members.filter((m) => m.losses.length > 0).length,
+    members: subject.members.length,
     gapRepairs: extra.gapRepairs,
     maxReconnectMs: reconnects.length > 0 ? Math.max(...reconnects) : undefined,
     seconds: extra.seconds,

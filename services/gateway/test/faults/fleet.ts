@@ -2,6 +2,7 @@ import { ParleyClient, type LossInfo, type SendResult, type WebSocketConstructor
 import type { MsgEnvelope } from "@parley/protocol";
 import WebSocket from "ws";
 import { sleep, waitUntil } from "../support/free-port.js";
+import { messageKey, type Audited } from "./audit.js";
 import type { FaultCluster } from "./fault-cluster.js";
 
 const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
@@ -37,7 +38,7 @@ export interface TrafficOptions {
  * SDK clients spread over the gateways (each starts at its home gateway and rotates through the
  * others on reconnect), all members of one room, each sending while receiving.
  */
-export class Fleet {
+export class Fleet implements Audited {
   private running = false;
   private loops: Promise<void>[] = [];
 
@@ -49,35 +50,11 @@ export class Fleet {
   static async join(cluster: FaultCluster, room: string, perGateway: number): Promise<Fleet> {
     const members: Member[] = [];
     cluster.gateways.forEach((_, home) => {
-      for (let k = 0; k < perGateway; k++) members.push(Fleet.member(`u${home + 1}x${k + 1}`, cluster.urlsFrom(home)));
+      for (let k = 0; k < perGateway; k++) members.push(sdkMember(`u${home + 1}x${k + 1}`, cluster.urlsFrom(home)));
     });
     const fleet = new Fleet(room, members);
     await Promise.all(members.map((m) => m.client.join(room)));
     return fleet;
-  }
-
-  private static member(name: string, urls: string[]): Member {
-    const client = new ParleyClient({
-      urls,
-      name,
-      WebSocket: NodeWebSocket,
-      backoff: { initialMs: 100, maxMs: 2000 },
-      resendAfterMs: 1500,
-      sendTimeoutMs: 30_000,
-      requestTimeoutMs: 10_000,
-    });
-    const member: Member = { name, client, received: [], losses: [], reconnectMs: [], sends: [] };
-    client.on("message", (m) => member.received.push(m));
-    client.on("loss", (l) => member.losses.push(l));
-    let lostAt: number | undefined;
-    client.on("state", (state) => {
-      if (state === "reconnecting" && lostAt === undefined) lostAt = Date.now();
-      if (state === "connected" && lostAt !== undefined) {
-        member.reconnectMs.push(Date.now() - lostAt);
-        lostAt = undefined;
-      }
-    });
-    return member;
   }
 
   get acked(): number {
@@ -138,6 +115,16 @@ export class Fleet {
     return out;
   }
 
+  /** Every member must receive every acknowledged message of the room. */
+  expected(): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    for (const [key, text] of this.ackedMessages()) {
+      const [epoch = "", offset = ""] = key.split("#");
+      out.set(messageKey({ room: this.room, epoch, offset: Number(offset) }), text);
+    }
+    return out;
+  }
+
   /** Waits until every member received every message acknowledged in `epochs` (all, by default). */
   async converge(timeoutMs: number, inEpoch?: (epoch: string) => boolean): Promise<void> {
     const wanted = [...this.ackedMessages().keys()].filter((k) => inEpoch === undefined || inEpoch(k.split("#")[0] as string));
@@ -156,4 +143,29 @@ export class Fleet {
   close(): void {
     for (const m of this.members) m.client.close();
   }
+}
+
+/** An SDK client that records what its app sees: messages, `loss` events, reconnect times. */
+export function sdkMember(name: string, urls: readonly string[]): Member {
+  const client = new ParleyClient({
+    urls,
+    name,
+    WebSocket: NodeWebSocket,
+    backoff: { initialMs: 100, maxMs: 2000 },
+    resendAfterMs: 1500,
+    sendTimeoutMs: 30_000,
+    requestTimeoutMs: 10_000,
+  });
+  const member: Member = { name, client, received: [], losses: [], reconnectMs: [], sends: [] };
+  client.on("message", (m) => member.received.push(m));
+  client.on("loss", (l) => member.losses.push(l));
+  let lostAt: number | undefined;
+  client.on("state", (state) => {
+    if (state === "reconnecting" && lostAt === undefined) lostAt = Date.now();
+    if (state === "connected" && lostAt !== undefined) {
+      member.reconnectMs.push(Date.now() - lostAt);
+      lostAt = undefined;
+    }
+  });
+  return member;
 }
