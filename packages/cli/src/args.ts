@@ -8,6 +8,8 @@ export interface GlobalOptions {
   /** Server URL as given (ws, wss, http or https). */
   readonly url: string;
   readonly name: string;
+  /** Whether the identity was given (`--name`, `$PARLEY_NAME` or a token) rather than made up (`cli-<random>`). */
+  readonly named: boolean;
   readonly token: string | undefined;
   /** The server API key for the server commands (`--api-key`, `$PARLEY_API_KEY`). */
   readonly apiKey: string | undefined;
@@ -46,6 +48,8 @@ const COMMAND_OPTIONS: Record<Command, ParseArgsOptionsConfig> = {
   tail: JSON_OPTION,
   export: {},
   users: JSON_OPTION,
+  conversations: JSON_OPTION,
+  read: JSON_OPTION,
   publish: { ...JSON_OPTION, from: { type: "string" }, key: { type: "string" } },
   kick: { ...JSON_OPTION, room: { type: "string" }, "give-up": { type: "boolean" } },
   ban: { ...JSON_OPTION, for: { type: "string" }, until: { type: "string" } },
@@ -112,7 +116,8 @@ function globalOptions(values: Record<string, string | boolean | undefined>, env
   };
   const url = text("url", "PARLEY_URL") ?? DEFAULT_URL;
   if (!/^(wss?|https?):\/\/[^/]/.test(url)) throw usageError(`--url ${url}: expected ws://host:port (or wss://, http://, https://)`);
-  const name = text("name", "PARLEY_NAME") ?? `cli-${Math.random().toString(36).slice(2, 8)}`;
+  const givenName = text("name", "PARLEY_NAME");
+  const name = givenName ?? `cli-${Math.random().toString(36).slice(2, 8)}`;
   if (!isValidUser(name)) throw usageError(`--name ${name}: names are 1-32 of A-Z a-z 0-9 _ . - starting with a letter or digit`);
   const token = text("token", "PARLEY_TOKEN");
   const apiKey = text("api-key", "PARLEY_API_KEY");
@@ -124,5 +129,5 @@ function globalOptions(values: Record<string, string | boolean | undefined>, env
       throw usageError(`--timeout ${timeoutRaw}: expected milliseconds from 1 to 3600000`);
     }
   }
-  return { url, name, token, apiKey, timeoutMs };
+  return { url, name, named: givenName !== undefined || token !== undefined, token, apiKey, timeoutMs };
 }

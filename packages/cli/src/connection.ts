@@ -26,11 +26,13 @@ export class Connection {
   private lastProblem: string | undefined;
   /** Whether a server welcomed us once: from then on, failed connects are retried. */
   private welcomed = false;
-  private fail: (err: CliError) => void = () => undefined;
+  private reject: (err: CliError) => void = () => undefined;
+  /** Why the server refused us for good, once it has. */
+  private failure: CliError | undefined;
 
   constructor(private readonly global: GlobalOptions) {
     this.fatal = new Promise<never>((_, reject) => {
-      this.fail = reject;
+      this.reject = reject;
     });
     this.fatal.catch(() => undefined);
     const observer = {
@@ -50,7 +52,11 @@ export class Connection {
       this.welcomed = true;
     });
     this.client.on("closed", ({ code, reason }) => {
-      if (code !== CloseCode.normal) this.fail(new CliError(ExitCode.refused, `the server closed the connection (${code}${reason ? `: ${reason}` : ""})`));
+      if (code === CloseCode.nameTaken) {
+        this.fail(new CliError(ExitCode.refused, `the name ${global.name} is in use in another browser (${code} name taken); pick another --name, or sign in with --token`));
+      } else if (code !== CloseCode.normal) {
+        this.fail(new CliError(ExitCode.refused, `the server closed the connection (${code}${reason ? `: ${reason}` : ""})`));
+      }
     });
   }
 
@@ -81,7 +87,8 @@ export class Connection {
     try {
       return await Promise.race([request, this.fatal, timeout]);
     } catch (err) {
-      throw toCliError(err);
+      // A request the SDK fails because the server closed the connection: the close says why.
+      throw this.failure ?? toCliError(err);
     } finally {
       clearTimeout(timer);
     }
@@ -89,6 +96,11 @@ export class Connection {
 
   close(): void {
     this.client.close();
+  }
+
+  private fail(err: CliError): void {
+    this.failure ??= err;
+    this.reject(err);
   }
 
   private onFailed(message: string, code: string | undefined): void {

@@ -7,7 +7,7 @@ export const ExitCode = {
   refused: 2,
   /** No answer: the server is unreachable, or did not answer within `--timeout`. */
   unreachable: 3,
-  /** Nothing to read: `export` of a room that stores no messages (no such room, or its history expired). */
+  /** Nothing to read: `export` (or `read` without an offset) of a room that stores no messages (no such room, or its history expired). */
   noHistory: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -9,7 +9,7 @@ const GLOBAL = `Global options:
   -h, --help       show help`;
 
 const EXIT = `Exit codes: 0 ok, 1 usage error, 2 refused by the server, 3 server unreachable or no answer in time,
-4 (export) the room stores no messages.`;
+4 (export, read) the room stores no messages.`;
 
 const SERVER_EXIT = `Exit codes: 0 ok, 1 usage error (also: no API key given), 2 refused by the server (wrong API key,
 unknown room or user, rate limited, server API off), 3 server unreachable, unavailable (503) or no
@@ -23,6 +23,8 @@ Commands:
   tail <room>             follow a room live, one message per line, across reconnects
   export <room>           write the room's stored history to stdout as NDJSON, oldest first
   users                   list the users online on the server
+  conversations           your conversations, newest first: kind, name, unread, mentions, last message
+  read <room> [offset]    mark a room (or @user) read up to offset (default: its newest message)
 
 Server commands (the server API over HTTP; they need --api-key or $PARLEY_API_KEY):
   publish <room> <text...>  publish as the system (or --from a user) and print the offset
@@ -82,6 +84,40 @@ empty and a notice on stderr says so).
 
 Options:
   --json           print {"users": [...]} instead
+
+${GLOBAL}
+
+${EXIT}`,
+
+  conversations: `Usage: parley conversations --name <you> [options]
+
+Lists your conversations as the server keeps them for you on every device: rooms you joined
+(until you leave them), direct messages sent or received (also while you were offline), and rooms
+where someone mentioned you. Newest activity first, one per line:
+
+  room  dev       2 unread  1 mention   bob: @alice can you review my PR?
+  dm    @zed      read                  zed: see you at 5
+
+A DM is shown as @<the other user> (what 'parley send' takes); "(left)" marks a room you left
+that still has mentions for you. Nobody's conversations are listed without --name or --token.
+
+Options:
+  --json           one conversation per line as JSON (room, kind, with, member, epoch, offset,
+                   read, unread, mentions, last {from, text, ts, offset}, activity)
+
+${GLOBAL}
+
+${EXIT}`,
+
+  read: `Usage: parley read <room|@user> [offset] --name <you> [options]
+
+Marks <room> (or the DM with <user>) read up to <offset>, by default up to its newest message, for
+you on every device: badges clear in your other tabs, and the room's members may see a receipt.
+Prints your stored read offset, which never goes back (reading up to an older offset keeps the
+newer one). A room that stores no messages is an error when no offset is given: exit code 4.
+
+Options:
+  --json           print {room, offset}
 
 ${GLOBAL}
 
@@ -175,4 +211,4 @@ ${SERVER_EXIT}`,
 } as const;
 
 export type Command = Exclude<keyof typeof HELP, "main">;
-export const COMMANDS: readonly Command[] = ["send", "tail", "export", "users", "publish", "kick", "ban", "presence", "history", "replay"];
+export const COMMANDS: readonly Command[] = ["send", "tail", "export", "users", "conversations", "read", "publish", "kick", "ban", "presence", "history", "replay"];

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { parseInvocation, type Invocation } from "./args.js";
 import { runBan } from "./commands/ban.js";
+import { runConversations } from "./commands/conversations.js";
 import { runExport } from "./commands/export.js";
 import { runHistory } from "./commands/history.js";
 import { runKick } from "./commands/kick.js";
 import { runPresence } from "./commands/presence.js";
 import { runPublish } from "./commands/publish.js";
+import { runRead } from "./commands/read.js";
 import { runReplay } from "./commands/replay.js";
 import { runSend } from "./commands/send.js";
 import { runTail } from "./commands/tail.js";
@@ -18,6 +20,8 @@ const RUNNERS: Record<Command, (inv: Extract<Invocation, { kind: "run" }>) => Pr
   tail: runTail,
   export: runExport,
   users: runUsers,
+  conversations: runConversations,
+  read: runRead,
   publish: runPublish,
   kick: runKick,
   ban: runBan,

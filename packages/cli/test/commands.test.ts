@@ -1,4 +1,4 @@
-import type { MsgEnvelope } from "@parley/protocol";
+import type { ConversationInfo, MsgEnvelope } from "@parley/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../../../services/gateway/test/support/free-port.js";
 import { Cluster, newClient } from "../../client/test/support.js";
@@ -178,5 +178,76 @@ describe("parley against a 2-node cluster", () => {
       victor.client.close();
     }
     await sleep(0);
+  });
+  it("conversations lists a user's rooms and DMs newest first with unread, mentions and the last message; read clears a room", async () => {
+    const as = (name: string, node = 0): string[] => [...at(node), "--name", name];
+    expect(await runCli(["send", "cv-team", "hi", ...as("cvalice")])).toMatchObject({ code: 0, stdout: "1\n" });
+    const bob = newClient({ url: cluster.url(1), name: "cvbob" });
+    try {
+      await bob.client.join("cv-team");
+      await bob.client.send("cv-team", "standup in 5");
+      await bob.client.send("cv-team", "@cvalice can you review my PR?");
+    } finally {
+      bob.client.close();
+    }
+    expect(await runCli(["send", "@cvalice", "lunch?", ...as("cvcarol", 1)])).toMatchObject({ code: 0, stdout: "1\n" });
+    // alice's own message counts as read once her read position is written (coalesced, within a second).
+    const listed = async (): Promise<ConversationInfo[]> => {
+      const res = await runCli(["conversations", "--json", ...as("cvalice", 1)]);
+      expect(res.code).toBe(0);
+      return res.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as ConversationInfo);
+    };
+    await waitUntil("alice's own send read", async () => (await listed()).find((c) => c.room === "cv-team")?.read === 1, 10_000, 200);
+    expect((await listed()).map((c) => [c.room, c.kind, c.unread, c.mentions, c.last?.text])).toEqual([
+      ["dm:cvalice:cvcarol", "dm", 1, 0, "lunch?"],
+      ["cv-team", "room", 2, 1, "@cvalice can you review my PR?"],
+    ]);
+    const text = await runCli(["conversations", ...as("cvalice")]);
+    expect(text).toMatchObject({ code: 0, stderr: "" });
+    expect(text.stdout.split("\n").map((line) => line.replace(/ +/g, " "))).toEqual([
+      "dm @cvcarol 1 unread cvcarol: lunch?",
+      "room cv-team 2 unread 1 mention cvbob: @cvalice can you review my PR?",
+      "",
+    ]);
+
+    // read: up to the newest message by default; the stored offset never goes back.
+    expect(await runCli(["read", "cv-team", ...as("cvalice", 1)])).toMatchObject({ code: 0, stdout: "3\n" });
+    expect(await runCli(["read", "cv-team", "1", ...as("cvalice")])).toMatchObject({ code: 0, stdout: "3\n" });
+    expect(await runCli(["read", "@cvcarol", "--json", ...as("cvalice")])).toMatchObject({ code: 0, stdout: '{"room":"dm:cvalice:cvcarol","offset":1}\n' });
+    const cleared = await runCli(["conversations", ...as("cvalice", 1)]);
+    expect(cleared.stdout.split("\n").map((line) => line.replace(/ +/g, " "))).toEqual([
+      "dm @cvcarol read cvcarol: lunch?",
+      "room cv-team read cvbob: @cvalice can you review my PR?",
+      "",
+    ]);
+  });
+
+  it("conversations and read refuse in sentences: no name, nothing to read, a bad offset, someone else's DM, a name held by another browser", async () => {
+    const noName = await runCli(["conversations", ...at(0)]);
+    expect(noName).toMatchObject({ code: 1, stdout: "" });
+    expect(noName.stderr).toContain("conversations: whose? give --name <you>");
+    expect(await runCli(["conversations", ...at(0), "--name", "cv-nobody"])).toMatchObject({
+      code: 0,
+      stdout: "",
+      stderr: "parley: cv-nobody has no conversations yet (join a room or send a DM)\n",
+    });
+    const empty = await runCli(["read", "cv-never-used", ...at(0), "--name", "cvalice"]);
+    expect(empty).toMatchObject({ code: 4, stdout: "" });
+    expect(empty.stderr).toContain("read: cv-never-used stores no messages");
+    const badOffset = await runCli(["read", "cv-team", "last", ...at(0), "--name", "cvalice"]);
+    expect(badOffset).toMatchObject({ code: 1, stdout: "" });
+    expect(badOffset.stderr).toContain("read: 'last' is not a message offset");
+    const foreign = await runCli(["read", "dm:carol:dave", "1", ...at(0), "--name", "eve"]);
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toContain("the server refused the request: you may not use the room dm:carol:dave (forbidden)");
+    const holder = newClient({ url: cluster.url(1), name: "cvheld", guestKey: "holder-browser-key-1" });
+    try {
+      await waitUntil("holder connected", () => holder.client.state === "connected", 10_000);
+      const taken = await runCli(["conversations", ...at(0), "--name", "cvheld"]);
+      expect(taken).toMatchObject({ code: 2, stdout: "" });
+      expect(taken.stderr).toContain("the name cvheld is in use in another browser");
+    } finally {
+      holder.client.close();
+    }
   });
 });

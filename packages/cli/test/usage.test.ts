@@ -7,7 +7,7 @@ describe("parley usage", () => {
     const top = await runCli(["--help"]);
     expect(top.code).toBe(0);
     expect(top.stdout).toContain("Usage: parley <command>");
-    for (const command of ["send", "tail", "export", "users", "publish", "kick", "ban", "presence", "history", "replay"]) {
+    for (const command of ["send", "tail", "export", "users", "conversations", "read", "publish", "kick", "ban", "presence", "history", "replay"]) {
       const res = await runCli([command, "--help"]);
       expect(res.code, command).toBe(0);
       expect(res.stdout).toContain(`Usage: parley ${command}`);
@@ -37,6 +37,11 @@ describe("parley usage", () => {
     [["ban", "lobby", "bob", "--for", "2h", "--until", "2099-01-01", "--api-key", "k"], "give exactly one of --for"],
     [["history", "lobby", "--before", "0", "--api-key", "k"], "--before 0: expected a whole number"],
     [["replay", "abc", "--list", "--api-key", "k"], "--list takes no ids"],
+    [["conversations", "extra", "--name", "alice"], "conversations: takes no arguments"],
+    [["conversations"], "conversations: whose? give --name <you>"],
+    [["read", "--name", "alice"], "read: missing <room>"],
+    [["read", "lobby", "1.5", "--name", "alice"], "read: '1.5' is not a message offset"],
+    [["read", "lobby", "1", "2", "--name", "alice"], "read: expected <room|@user> and at most one <offset>"],
   ])("exits 1 on bad usage: %j", async (args, message) => {
     const res = await runCli(args);
     expect(res.code).toBe(1);

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Conversation } from "./conversations.js";
 import { Msg } from "./envelopes.js";
 import { Limits } from "./limits.js";
 import { CID_PATTERN, ROOM_PATTERN, USER_PATTERN } from "./names.js";
@@ -123,6 +124,10 @@ export const HistoryPage = Type.Object(
   closed,
 );
 
+export const ConversationsBody = Type.Object({ user: User }, closed);
+/** The user's conversations as their clients see them (`conversations` on the socket), newest activity first. */
+export const ConversationList = Type.Object({ user: User, conversations: Type.Array(Conversation) }, closed);
+
 export const DeadLettersBody = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }, closed);
 export const DeadLetter = Type.Object(
   {
@@ -208,6 +213,12 @@ export const serverOperations = {
   presence: { summary: "Users present in a room, and their count", body: RoomBody, result: RoomPresence, notFound: true },
   room: { summary: "A room's epoch, head offset and members", body: RoomBody, result: RoomInfo, notFound: true },
   history: { summary: "Stored messages of a room, paged backwards like the client's history", body: HistoryBody, result: HistoryPage, notFound: true },
+  conversations: {
+    summary: "A user's conversations (joined rooms, DMs, rooms they were mentioned in) with unread and mention counts, newest activity first",
+    body: ConversationsBody,
+    result: ConversationList,
+    notFound: false,
+  },
   dead_letters: { summary: "Webhook events whose retries ran out, newest first", body: DeadLettersBody, result: DeadLetterList, notFound: false },
   replay_dead_letters: { summary: "Send dead letters again now; delivered ones are removed", body: ReplayBody, result: Replayed, notFound: false },
 } as const satisfies Record<string, ServerOperation>;

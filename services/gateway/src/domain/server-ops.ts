@@ -121,6 +121,11 @@ export class ServerOps {
     return { room: body.room, epoch: page.epoch, messages: page.frames.map((f) => JSON.parse(f) as MsgEnvelope), more: page.more };
   }
 
+  /** Any user's list, online or not (a user who never joined or wrote anything has none). */
+  async conversations(body: ServerBody<"conversations">): Promise<ServerResult<"conversations">> {
+    return { user: body.user, conversations: await this.deps.chat.conversations.list(body.user) };
+  }
+
   async deadLetters(body: ServerBody<"dead_letters">): Promise<ServerResult<"dead_letters">> {
     const letters = await this.deps.deadLetters.list(body.limit ?? 100);
     return { deadLetters: letters.map((l) => ({ ...l, data: JSON.parse(l.data) as Record<string, unknown> })) };

@@ -53,6 +53,7 @@ const HANDLERS: Record<ServerOperationName, Handler> = {
   presence: (ops, body) => ops.presence(body),
   room: (ops, body) => ops.room(body),
   history: (ops, body) => ops.history(body),
+  conversations: (ops, body) => ops.conversations(body),
   dead_letters: (ops, body) => ops.deadLetters(body),
   replay_dead_letters: (ops, body) => ops.replayDeadLetters(body),
 };
