@@ -26,6 +26,7 @@ function operationPaths(): Record<string, unknown> {
       "429": errorResponse("This key's rate limit is exhausted (`rate_limited`)"),
       "503": errorResponse("Redis is unreachable; nothing was stored (`unavailable`)"),
     };
+    if (op.forbidden === true) responses["403"] = errorResponse("A DM room takes messages from its two users or the system (`forbidden`)");
     if (op.notFound) responses["404"] = errorResponse("Unknown room or user (`unknown_room`, `unknown_user`, `not_member`)");
     paths[`${SERVER_API_PREFIX}${name}`] = {
       post: {

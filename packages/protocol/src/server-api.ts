@@ -170,6 +170,8 @@ export const ApiErrorCode = {
   unknownUser: "unknown_user",
   /** The user is not in the room and no ban was asked for (404). */
   notMember: "not_member",
+  /** The body is valid but the operation may not be done: a DM room's message from someone not one of its two users (403). */
+  forbidden: "forbidden",
   /** The operation exists but takes POST (405). */
   methodNotAllowed: "method_not_allowed",
   /** This API key sent more requests than its rate allows (429). */
@@ -194,12 +196,14 @@ export interface ServerOperation {
   readonly result: TSchema;
   /** Error statuses this operation can answer besides 400, 401, 429 and 503. */
   readonly notFound: boolean;
+  /** Whether it answers 403 `forbidden` (a valid body naming a sender the room does not take). */
+  readonly forbidden?: boolean;
 }
 
 /** Every operation of the server API, by name: `POST /server/v1/<name>`. */
 export const serverOperations = {
-  publish: { summary: "Publish a message to a room (a named sender, or the system)", body: PublishBody, result: Published, notFound: false },
-  broadcast: { summary: "Publish one message to many rooms", body: BroadcastBody, result: Broadcasted, notFound: false },
+  publish: { summary: "Publish a message to a room (a named sender, or the system)", body: PublishBody, result: Published, notFound: false, forbidden: true },
+  broadcast: { summary: "Publish one message to many rooms", body: BroadcastBody, result: Broadcasted, notFound: false, forbidden: true },
   dm: { summary: "Send a direct message on a user's behalf", body: DmBody, result: Published, notFound: false },
   disconnect: { summary: "Close every session of a user across the cluster", body: DisconnectBody, result: Disconnected, notFound: true },
   remove_member: {

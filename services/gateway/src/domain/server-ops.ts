@@ -41,7 +41,7 @@ export class ServerOps {
     this.checkText(body.text);
     const pair = dmMembers(body.room);
     if (pair !== undefined && body.from !== undefined && !pair.includes(body.from)) {
-      throw new OperationError(ApiErrorCode.badRequest, "a DM room takes messages from its two users (or the system)");
+      throw new OperationError(ApiErrorCode.forbidden, "a DM room takes messages from its two users (or the system)");
     }
     return published(body.room, await this.deps.chat.publishAs(body.room, from, body.text, body.idempotencyKey ?? newKey()));
   }
@@ -52,7 +52,7 @@ export class ServerOps {
     for (const room of body.rooms) {
       const pair = dmMembers(room);
       if (pair !== undefined && body.from !== undefined && !pair.includes(body.from)) {
-        throw new OperationError(ApiErrorCode.badRequest, `${room}: a DM room takes messages from its two users (or the system)`);
+        throw new OperationError(ApiErrorCode.forbidden, `${room}: a DM room takes messages from its two users (or the system)`);
       }
     }
     // One idempotency key for the whole broadcast: it is per room in the store, so a retry

@@ -34,6 +34,7 @@ const STATUS: Record<ApiErrorCode, string> = {
   unknown_room: "404 Not Found",
   unknown_user: "404 Not Found",
   not_member: "404 Not Found",
+  forbidden: "403 Forbidden",
   method_not_allowed: "405 Method Not Allowed",
   rate_limited: "429 Too Many Requests",
   unavailable: "503 Service Unavailable",

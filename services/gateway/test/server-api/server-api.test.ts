@@ -111,6 +111,10 @@ describe("publishing", () => {
     expect(dm).toMatchObject({ status: 200, body: { room: "dm:alice-dm:bob-dm", offset: 1 } });
     const got = await bob.next((m) => m.type === "msg" && m.room === "dm:alice-dm:bob-dm");
     expect(got).toMatchObject({ from: "alice-dm", text: "psst" });
+    // A DM room takes messages from its two users or the system: anyone else is forbidden (403).
+    const intruder = await api(0, "publish", { room: "dm:alice-dm:bob-dm", text: "hi", from: "eve" });
+    expect(intruder).toMatchObject({ status: 403, body: { error: "forbidden" } });
+    expect(await api(0, "broadcast", { rooms: ["bc-1", "dm:alice-dm:bob-dm"], text: "hi", from: "eve" })).toMatchObject({ status: 403, body: { error: "forbidden" } });
   });
 
   it("pages history like the client and tells room info and presence", async () => {
