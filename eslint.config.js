@@ -3,7 +3,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "eslint.config.js", "test-artifacts/**"] },
+  // .cache/: tools the ci-deps.sh scripts install (a Python venv ships JavaScript assets).
+  { ignores: ["**/dist/**", "**/node_modules/**", "eslint.config.js", "test-artifacts/**", ".cache/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
