@@ -6,6 +6,10 @@
 #
 #   bash deploy/stack/run.sh test [--json FILE]   # the stack suite (deploy/stack/test)
 #   bash deploy/stack/run.sh bench [ARGS]         # pnpm bench:k6: every k6 scenario at full scale
+#   bash deploy/stack/run.sh build                # only the tools and images
+#
+# PARLEY_STACK_PREBUILT=1 skips the tools and images (built by an earlier `run.sh build`), so a
+# long build and the suite can run as two shorter commands.
 #
 # Needs root (podman as root, apt-get for missing packages) and the ports the compose file publishes
 # (8080, 8443, 127.0.0.1:8404, 127.0.0.1:9090). Prints how long each part took. With a Docker engine,
@@ -20,9 +24,18 @@ json=""
 case "$mode" in
   test) [ "${1:-}" = --json ] && json=${2:?--json needs a file} ;;
   bench) ;; # the rest goes to deploy/stack/dist/bench-k6.js (scenario files, -e NAME=VALUE)
-  *) die "usage: run.sh test [--json FILE] | bench [scenario.ts ...] [-e NAME=VALUE ...]" ;;
+  build) ;;
+  *) die "usage: run.sh test [--json FILE] | bench [scenario.ts ...] [-e NAME=VALUE ...] | build" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "run as root (podman as root, apt-get)"
+
+# One stack per machine: it publishes fixed host ports and has one project name and image tags, so
+# a second run (another checkout's CI, a bench) waits here for the first instead of colliding.
+exec 9>"${PARLEY_STACK_LOCK:-/tmp/parley-stack.lock}"
+if ! flock -n 9; then
+  say "another deploy/stack run holds ${PARLEY_STACK_LOCK:-/tmp/parley-stack.lock}; waiting (at most 30 min)"
+  flock -w 1800 9 || die "the other deploy/stack run did not finish within 30 min"
+fi
 
 started=$SECONDS
 timings=()
@@ -64,16 +77,24 @@ write_compose_wrapper() {
   local nofile nproc
   nofile=$(hard_limit -n)
   nproc=$(nproc_limit)
+  # It also gives the services that name no stop_grace_period Docker's default of 10 s: through
+  # podman's API such a container gets a stop timeout of 0, so `docker compose stop` would SIGKILL
+  # it at once (exit 137) instead of sending its stop signal and waiting.
   cat >"$PODMAN_STATE/compose.override.yml" <<EOF
 services:
+  redis:
+    stop_grace_period: 10s
   gateway:
     ulimits:
       nofile: { soft: $nofile, hard: $nofile }
       nproc: { soft: $nproc, hard: $nproc }
   haproxy:
+    stop_grace_period: 10s
     ulimits:
       nofile: { soft: $nofile, hard: $nofile }
       nproc: { soft: $nproc, hard: $nproc }
+  prometheus:
+    stop_grace_period: 10s
 EOF
   # An executable that is `docker compose` on docker-compose.yml plus that override.
   cat >"$PODMAN_STATE/compose" <<EOF
@@ -102,11 +123,13 @@ start_engine() {
 
   # There is no systemd to run health checks on their timers: run every container's check here,
   # every 3 s, for at most an hour (compose's `service_healthy` and the gateways' health wait on it).
+  # The check reads nothing from stdin (</dev/null): inside `while read` it would otherwise swallow
+  # the rest of the container list, and only the first container would ever be checked.
   (
     for _ in $(seq 1 1200); do
       podman ps --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" --format '{{.ID}} {{.Status}}' 2>/dev/null |
         while read -r id status; do
-          case "$status" in *"(healthy)"* | *"(starting)"* | *"(unhealthy)"*) podman healthcheck run "$id" >/dev/null 2>&1 || true ;; esac
+          case "$status" in *"(healthy)"* | *"(starting)"* | *"(unhealthy)"*) timeout 20 podman healthcheck run "$id" </dev/null >/dev/null 2>&1 || true ;; esac
         done
       sleep 3
     done
@@ -147,8 +170,13 @@ ports_free() {
 # ---------------------------------------------------------------- the run
 
 part "system packages" system_packages
-part "tools (compose, k6)" bash "$STACK_DIR/tools.sh"
-part "images" bash "$STACK_DIR/images.sh"
+if [ "${PARLEY_STACK_PREBUILT:-}" = 1 ]; then
+  [ -x "$COMPOSE_BIN" ] && [ -x "$K6_BIN" ] || die "PARLEY_STACK_PREBUILT=1 but the tools are not built: run.sh build"
+else
+  part "tools (compose, k6)" bash "$STACK_DIR/tools.sh"
+  part "images" bash "$STACK_DIR/images.sh"
+fi
+[ "$mode" = build ] && exit 0
 part "podman service" start_engine
 # A stack left over by an interrupted run would hold the ports.
 stack_down

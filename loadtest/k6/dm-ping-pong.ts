@@ -6,7 +6,7 @@
  *   k6 run -e BASE_URL=ws://127.0.0.1:8080 -e PAIRS=50 -e ROUNDS=200 loadtest/k6/dm-ping-pong.ts
  */
 import type { Options } from "k6/options";
-import { setTimeout } from "k6/timers";
+import { clearTimeout, setTimeout } from "k6/timers";
 import { Trend } from "k6/metrics";
 import { ParleyK6Client, errors } from "./lib/k6-client.ts";
 import { baseUrl, envNumber, envString, vuIndex } from "./lib/k6-env.ts";
@@ -46,8 +46,11 @@ export default function pingPong(data: Setup): void {
   const peer = userName(data.run, pinger ? vu + 1 : vu - 1);
   let seq = 0;
   let done = false;
+  // The VU's iteration lasts until its last timer fires: the deadline goes as soon as the pair is
+  // done (finish runs from socket events, after `deadline` below is set).
   const finish = (client: ParleyK6Client): void => {
     done = true;
+    clearTimeout(deadline);
     client.close();
   };
   const client = new ParleyK6Client(baseUrl(), me, {
@@ -69,7 +72,7 @@ export default function pingPong(data: Setup): void {
       }
     },
   });
-  setTimeout(() => {
+  const deadline = setTimeout(() => {
     if (!done) {
       errors.add(1, { code: "timeout" });
       finish(client);

@@ -3,8 +3,19 @@ import { run } from "./run.js";
 
 /*
  * The k6 scenarios of loadtest/k6, each at two sizes: `small` for CI (seconds, a few dozen
- * sockets, the scenario's own thresholds) and `full` for `pnpm bench:k6` (the scenario's defaults).
+ * sockets) and `full` for `pnpm bench:k6` (the scenario's defaults and its own thresholds).
+ *
+ * The small runs are a smoke: does every scenario's path work end to end through HAProxy on the
+ * real stack? Their correctness thresholds are the scenario's own and unchanged: no error
+ * envelope, refused upgrade or unexpected close, no gap, no duplicate, every socket joined. Their
+ * latency thresholds are not the full run's targets (fan-out p95 < 25 ms, p99 < 50 ms): with 20-40
+ * samples a p99 is the single slowest message, and on CI's shared 2-core machine (k6, HAProxy,
+ * gateways, Redis and other jobs at a load of 4-8) one scheduler stall puts it at 100-300 ms
+ * (seen: DM round trip p99 301 ms, fan-out p99 109 ms). The smoke bound is what a user would call
+ * broken instead: a message not there within a second (p99 < 1000 ms), most of them within half a
+ * second (p95 < 500 ms). The speed targets are judged by `pnpm bench:k6` (BENCHMARKS.md).
  */
+const SMOKE_LATENCY = { P95_MS: "500", P99_MS: "1000", ACK_P99_MS: "1000" } as const;
 
 export type Scale = "small" | "full";
 
@@ -23,7 +34,7 @@ const n = (env: Readonly<Record<string, string>>, name: string, fallback: number
 export const SCENARIOS: readonly Scenario[] = [
   {
     file: "room-fanout.ts",
-    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "6", DRAIN: "2" },
+    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "6", DRAIN: "2", ...SMOKE_LATENCY },
     full: {},
     describe: (e) => `${n(e, "ROOMS", 10)} rooms x ${n(e, "MEMBERS", 100)} members, ${n(e, "RATE", 10)} msg/s per room for ${n(e, "DURATION", 30)} s`,
   },
@@ -35,13 +46,13 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     file: "dm-ping-pong.ts",
-    small: { PAIRS: "4", ROUNDS: "20", TIMEOUT: "30" },
+    small: { PAIRS: "4", ROUNDS: "20", TIMEOUT: "30", P99_MS: SMOKE_LATENCY.P99_MS },
     full: {},
     describe: (e) => `${n(e, "PAIRS", 20)} pairs x ${n(e, "ROUNDS", 100)} round trips`,
   },
   {
     file: "soak.ts",
-    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "10" },
+    small: { ROOMS: "2", MEMBERS: "10", RATE: "5", WARMUP: "3", DURATION: "10", P99_MS: SMOKE_LATENCY.P99_MS },
     full: {},
     describe: (e) => `${n(e, "ROOMS", 5)} rooms x ${n(e, "MEMBERS", 100)} members, ${n(e, "RATE", 5)} msg/s per room for ${n(e, "DURATION", 1800)} s`,
   },

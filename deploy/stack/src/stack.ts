@@ -13,13 +13,20 @@ export const STACK = {
 /** The core services: Grafana has no local image here, and k6 runs on the host. */
 export const SERVICES = ["redis", "gateway", "haproxy", "prometheus"] as const;
 
-/** Waits until `replicas` gateways run and pass their health check, and HAProxy routes to all of them. */
-export async function stackSettles(compose: Compose, replicas: number, timeoutMs = 120_000): Promise<void> {
+/**
+ * Waits until `replicas` gateways run and pass their health check, and HAProxy routes to all of
+ * them (and to no other). A replica is healthy within seconds of its start on a quiet machine; the
+ * bound leaves room for CI's busy one, where Node's start and each health check take longer.
+ */
+export async function stackSettles(compose: Compose, replicas: number, timeoutMs = 180_000): Promise<void> {
   await waitFor(
     `${replicas} healthy gateways, all UP in HAProxy`,
     async () => {
       const gateways = await compose.running("gateway");
-      return gateways.length === replicas && gateways.every((g) => g.Health === "healthy") && upCount(await haproxyServers(STACK.stats)) === replicas;
+      const servers = await haproxyServers(STACK.stats);
+      if (gateways.length === replicas && gateways.every((g) => g.Health === "healthy") && upCount(servers) === replicas) return true;
+      // What is missing, for the timeout's message.
+      throw new Error(`gateways ${gateways.map((g) => `${g.Name}=${g.Health || g.State}`).join(" ") || "none"}; HAProxy ${Object.entries(servers).map(([name, status]) => `${name}=${status}`).join(" ")}`);
     },
     timeoutMs,
   );
@@ -32,7 +39,8 @@ export async function prometheusScrapes(replicas: number, timeoutMs = 60_000): P
     async () => {
       const targets = await prometheusTargets(STACK.prometheus);
       const up = (job: string): number => targets.filter((t) => t.job === job && t.health === "up").length;
-      return targets.length === replicas + 2 && up("parley-gateway") === replicas && up("haproxy") === 1 && up("prometheus") === 1;
+      if (targets.length === replicas + 2 && up("parley-gateway") === replicas && up("haproxy") === 1 && up("prometheus") === 1) return true;
+      throw new Error(`targets ${targets.map((t) => `${t.job}/${t.instance}=${t.health}`).join(" ")}`);
     },
     timeoutMs,
     1000,

@@ -86,12 +86,19 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
     const removed = [...before].filter((n) => !after.has(n));
     const drained = clients.filter((c) => removed.includes(String(c.welcome.node)));
     expect(drained.length).toBeGreaterThan(0);
+    // `up` returns once the removed containers stopped: SIGTERM made each drain (1001, "going away").
     for (const client of drained) expect(await client.waitClosed(15_000)).toBe(1001);
+    // Once HAProxy routes to the 3 that are left, the drained users come back there.
+    await stackSettles(compose, 3);
     for (const client of drained) {
       const again = await connect(`${String(client.welcome.user)}-again`);
       expect(after.has(String(again.welcome.node))).toBe(true);
+      await again.join(ROOM);
     }
-    await stackSettles(compose, 3);
+    const [first] = clients;
+    expect(await first!.post(ROOM, "still here?", "u1-after-scale-down")).toMatchObject({ type: "ack" });
+    const back = clients.slice(-drained.length);
+    await waitFor("the reconnected users to receive it", () => Promise.resolve(back.every((c) => c.messages(ROOM).some((m) => m.text === "still here?"))), 10_000, 100);
     await prometheusScrapes(3);
   });
 
