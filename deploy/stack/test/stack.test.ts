@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TestClient } from "../../../services/gateway/test/support/test-client.js";
 import { Compose } from "../src/compose.js";
 import { SCENARIOS, runK6, thresholds } from "../src/k6.js";
+import { row } from "../src/k6-report.js";
 import { waitFor } from "../src/run.js";
 import { SERVICES, STACK, prometheusScrapes, stackSettles } from "../src/stack.js";
 import { REPO_ROOT, required } from "./support/stack-env.js";
@@ -18,6 +19,8 @@ import { REPO_ROOT, required } from "./support/stack-env.js";
  */
 
 const compose = new Compose(required("PARLEY_STACK_COMPOSE"));
+/** How long a step took, in CI's log (the suite's time budget is watched there). */
+const took = (what: string, since: number): void => console.log(`stack: ${what} took ${((Date.now() - since) / 1000).toFixed(1)} s`);
 const k6 = required("PARLEY_STACK_K6");
 const ROOM = "compose-room";
 
@@ -41,8 +44,11 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
   });
 
   it("comes up with 3 healthy gateway replicas that HAProxy routes to", async () => {
+    const started = Date.now();
     await compose.up(SERVICES, 3, 300_000);
+    took("up", started);
     await stackSettles(compose, 3);
+    took("up until 3 gateways are healthy and UP in HAProxy", started);
     const ready = await fetch(`${STACK.http}/readyz`, { signal: AbortSignal.timeout(5000) });
     expect(ready.status).toBe(200);
   });
@@ -63,8 +69,10 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
   });
 
   it("scales to 5 replicas: HAProxy and Prometheus find the new ones and new clients land on them", async () => {
+    const started = Date.now();
     await compose.up(SERVICES, 5, 180_000);
     await stackSettles(compose, 5);
+    took("scale to 5 until all are healthy and UP", started);
     const nodes = await replicaNodes();
     // leastconn sends new clients to the emptiest replicas: the two new ones first.
     for (let i = 1; i <= 4; i++) await connect(`late${i}`);
@@ -80,7 +88,9 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
 
   it("scales back to 3: the removed replicas drain their clients (1001), who reconnect to the others", async () => {
     const before = await replicaNodes();
+    const started = Date.now();
     await compose.up(SERVICES, 3, 180_000);
+    took("scale to 3 (the removed replicas drained and stopped)", started);
     const after = await replicaNodes();
     expect(after.size).toBe(3);
     const removed = [...before].filter((n) => !after.has(n));
@@ -109,6 +119,7 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
 
   it.each(SCENARIOS.map((s) => [s.file, s] as const))("k6 %s at small scale through HAProxy, within its thresholds", async (file, scenario) => {
     const result = await runK6(k6, join(REPO_ROOT, "loadtest/k6", file), STACK.ws, scenario.small, join(tmpdir(), `parley-stack-k6-${process.pid}.json`), 180_000);
+    console.log(`stack: k6 ${row(scenario, result)}`);
     const failed = thresholds(result).filter((t) => !t.ok);
     expect({ code: result.code, failed }, result.output).toEqual({ code: 0, failed: [] });
     expect(thresholds(result).length).toBeGreaterThan(0);
@@ -125,7 +136,9 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
     // 137 = SIGKILL: compose gave up waiting.
     expect(haproxy?.ExitCode).not.toBe(137);
 
+    console.log(`stack: compose stop haproxy took ${(stop.ms / 1000).toFixed(1)} s`);
     const down = await compose.down(120_000);
+    console.log(`stack: compose down --volumes took ${(down.ms / 1000).toFixed(1)} s`);
     expect(down.ms).toBeLessThan(60_000);
     expect(await compose.ps(true)).toEqual([]);
   });
