@@ -50,7 +50,7 @@ const COMMAND_OPTIONS: Record<Command, ParseArgsOptionsConfig> = {
   users: JSON_OPTION,
   conversations: JSON_OPTION,
   read: JSON_OPTION,
-  publish: { ...JSON_OPTION, from: { type: "string" }, key: { type: "string" } },
+  publish: { ...JSON_OPTION, from: { type: "string" }, key: { type: "string" }, skip: { type: "string" } },
   kick: { ...JSON_OPTION, room: { type: "string" }, "give-up": { type: "boolean" } },
   ban: { ...JSON_OPTION, for: { type: "string" }, until: { type: "string" } },
   presence: JSON_OPTION,

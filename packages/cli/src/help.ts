@@ -133,6 +133,8 @@ Options:
   --from <user>    the sender (default: the system sender, a name no client can take)
   --key <key>      idempotency key: a retry with the same key stores nothing new and prints the
                    first offset (1-64 of A-Z a-z 0-9 _ -)
+  --skip <session> a session (its welcome's session id) that gets the message's ack instead of
+                   the message: the sender's own tab, which shows it already
   --json           print {room, epoch, offset, duplicate}
 
 ${GLOBAL}

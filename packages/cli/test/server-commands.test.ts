@@ -4,7 +4,7 @@ import { waitUntil } from "../../../services/gateway/test/support/free-port.js";
 import { GatewayProcess } from "../../../services/gateway/test/support/gateway-process.js";
 import { TestClient } from "../../../services/gateway/test/support/test-client.js";
 import { WebhookReceiver } from "../../../services/gateway/test/support/webhook-receiver.js";
-import { Cluster } from "../../client/test/support.js";
+import { Cluster, newClient } from "../../client/test/support.js";
 import { runCli } from "./run-cli.js";
 
 /*
@@ -75,6 +75,27 @@ describe("parley publish", () => {
       [3, "ci-bot", "deploy done"],
     ]);
     expect(seen[2]?.cid).toBe("build-812");
+  });
+
+  it("--skip leaves out one tab: the SDK there takes the position from the ack, so the next message is no gap", async () => {
+    const room = "cli-skip";
+    const tab = newClient({ url: cluster.url(0), name: "sam" });
+    const other = newClient({ url: cluster.url(2), name: "sam" });
+    try {
+      await tab.client.join(room);
+      await other.client.join(room);
+      const session = tab.client.welcome?.session ?? "";
+      expect((await cli(1, ["publish", room, "shown already", "--from", "sam", "--skip", session])).stdout).toBe("1\n");
+      expect((await cli(1, ["publish", room, "for all"])).stdout).toBe("2\n");
+      await waitUntil("both tabs' messages", () => tab.rec.texts(room).length >= 1 && other.rec.texts(room).length >= 2, 10_000);
+      expect(tab.rec.texts(room)).toEqual(["for all"]);
+      expect(other.rec.texts(room)).toEqual(["shown already", "for all"]);
+      expect(tab.rec.losses).toEqual([]);
+      expect(tab.client.position(room)).toMatchObject({ offset: 2 });
+    } finally {
+      tab.client.close();
+      other.client.close();
+    }
   });
 
   it("sends a DM on a user's behalf with @user --from, and needs --from for it", async () => {

@@ -312,7 +312,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       case "subscribed":
         return this.streams.subscribed(env);
       case "ack":
-        this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset });
+        // An ack for no send of ours: a server API publish that skipped this tab (it gets the
+        // message's position instead of the message, so the next one is no gap).
+        if (!this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset })) this.streams.skipped(env);
         return;
       case "history":
         if (env.id !== undefined) this.historyWaiters.settle(env.id, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });

@@ -113,6 +113,17 @@ export class RoomStreams {
     this.hooks.message(msg);
   }
 
+  /**
+   * The position of a message the server did not send us on purpose (a server API publish that
+   * skipped this session, which sent it another way): delivered as far as the stream goes.
+   */
+  skipped(ack: ServerEnvelopeOf<"ack">): void {
+    const position = this.positions.get(ack.room);
+    if (position !== undefined && position.epoch === ack.epoch && ack.offset === position.offset + 1) {
+      this.positions.set(ack.room, { epoch: ack.epoch, offset: ack.offset });
+    }
+  }
+
   subscribed(env: ServerEnvelopeOf<"subscribed">): void {
     const position = this.positions.get(env.room);
     const recovered = env.recovered;

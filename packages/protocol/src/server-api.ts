@@ -35,6 +35,17 @@ export const PublishBody = Type.Object(
     /** The sender; omitted: the system sender (PARLEY_SYSTEM_USER, a name no client may take). */
     from: Type.Optional(User),
     idempotencyKey: Type.Optional(IdempotencyKey),
+    /**
+     * A session (`welcome.session`) that gets the message's `ack` instead of the `msg`: the
+     * sender's own tab, which shows the message already. Best effort; every other member gets it.
+     */
+    skip: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9_-]{1,64}$",
+        maxLength: 64,
+        description: "A session id (`welcome.session`) that gets the message's `ack` instead of the `msg`, e.g. the sender's own tab",
+      }),
+    ),
   },
   closed,
 );

@@ -77,6 +77,19 @@ export class Gateway {
           metrics.messagesDelivered.inc(subscribers);
           afterPublish(topic);
         },
+        publishExcept: (topic, frame, session, instead) => {
+          const skipped = this.chatSocket.subscriber(topic, session);
+          const subscribers = app.numSubscribers(topic);
+          if (skipped === undefined) {
+            if (subscribers === 0) return;
+            app.publish(topic, frame);
+          } else {
+            skipped.publishToOthers(topic, frame);
+            skipped.send(instead);
+          }
+          metrics.messagesDelivered.inc(skipped === undefined ? subscribers : subscribers - 1);
+          afterPublish(topic);
+        },
       },
     });
     this.chatSocket = new ChatSocket({

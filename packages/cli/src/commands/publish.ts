@@ -27,14 +27,16 @@ export async function runPublish(inv: Run): Promise<void> {
   if (idempotencyKey !== undefined && !cidRe.test(idempotencyKey)) {
     throw usageError(`--key ${idempotencyKey}: an idempotency key is 1-${Limits.maxCidLength} of A-Z a-z 0-9 _ -`);
   }
+  const skip = textOption(inv.options, "skip");
+  if (skip !== undefined && target.kind === "dm") throw usageError("publish: --skip goes with a room, not with @user");
   const api = new ServerApi(inv.global, "publish");
   const keyed = idempotencyKey !== undefined ? { idempotencyKey } : {};
   let result;
   if (target.kind === "dm") {
     if (from === undefined) throw usageError(`publish @${target.user}: a direct message needs --from <user>`);
-    result = await api.call("dm", { from, to: target.user, text, ...keyed });
+    result = await api.call("dm", { from, to: target.user, text, ...keyed, ...(skip !== undefined ? { skip } : {}) });
   } else {
-    result = await api.call("publish", { room: target.room, text, ...(from !== undefined ? { from } : {}), ...keyed });
+    result = await api.call("publish", { room: target.room, text, ...(from !== undefined ? { from } : {}), ...keyed, ...(skip !== undefined ? { skip } : {}) });
   }
   if (result.duplicate) notice(`already stored with this --key; nothing new was published`);
   await writeLine(process.stdout, inv.json ? JSON.stringify(result) : String(result.offset));

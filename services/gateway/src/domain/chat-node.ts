@@ -20,7 +20,9 @@ import { applyControl } from "./session-controls.js";
 import { enqueue } from "./session-queue.js";
 import { Replies } from "./session-replies.js";
 import type { SharedLimits } from "./shared-limits.js";
+import { skipNoticeFrame, type SkipNotice } from "./skip-notice.js";
 import { StreamEntry } from "./stream-entry.js";
+import { streamTopic } from "./topic.js";
 import { UserSessions } from "./user-sessions.js";
 import { welcomeEnvelope } from "./welcome.js";
 
@@ -238,6 +240,14 @@ export class ChatNode {
   /** A message from the application's backend (server API): stored exactly like a client's. */
   publishAs(room: string, from: string, text: string, cid: string): Promise<Appended> {
     return this.posting.append(room, from, text, cid, undefined);
+  }
+
+  /**
+   * Tells every node with members of `room` that the next message with this cid goes to everyone
+   * but one session; published on the room's topic before the message (skip-notice.ts).
+   */
+  async skipNext(room: string, notice: SkipNotice): Promise<void> {
+    await this.deps.broker.publish(streamTopic(room), skipNoticeFrame(notice));
   }
 
   /** Sends a control to every node holding the user's sessions (this one included). */

@@ -16,4 +16,9 @@ export interface Connection {
 /** Fans a frame out to every local connection subscribed to a topic (uWS `app.publish`). */
 export interface LocalFanout {
   publish(topic: string, frame: string): void;
+  /**
+   * Like `publish`, except that the subscriber whose session is `session` (when it is on this
+   * node) gets `instead` rather than `frame`.
+   */
+  publishExcept(topic: string, frame: string, session: string, instead: string): void;
 }

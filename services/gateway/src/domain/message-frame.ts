@@ -1,6 +1,7 @@
 import { encodeMsgHead, encodeMsgTail } from "@parley/protocol";
 import { CONTROL_TYPE, readControl, type Control } from "./control.js";
 import type { AppendInput } from "./ports.js";
+import { readSkipNotice, type SkipNotice } from "./skip-notice.js";
 
 /*
  * A stored message is kept, published and delivered as one JSON text: the `msg` envelope. It is
@@ -63,6 +64,13 @@ export function readMsgPosition(frame: string): MsgPosition | undefined {
   return { room: frame.slice(headLength, roomEnd), epoch, offset, ts };
 }
 
+/** The `cid` of a stored `msg` frame (see `readMsgPosition` for why reading from the end is safe). */
+export function readMsgCid(frame: string): string | undefined {
+  const epochAt = frame.lastIndexOf(EPOCH_KEY);
+  const cidAt = frame.lastIndexOf(CID_KEY, epochAt);
+  return epochAt < 0 || cidAt < 0 ? undefined : frame.slice(cidAt + CID_KEY.length, epochAt);
+}
+
 /**
  * A relay publication: a stored message (a `msg` frame, read by `readMsgPosition`, the one
  * reader of a frame's position) or an ephemeral event (typing, joined, left) that is only passed on.
@@ -71,7 +79,9 @@ export type Publication =
   | { readonly kind: "stored"; readonly position: MsgPosition }
   | { readonly kind: "ephemeral" }
   /** An order from the server API for the nodes holding a user's sessions (control.ts). */
-  | { readonly kind: "control"; readonly control: Control };
+  | { readonly kind: "control"; readonly control: Control }
+  /** On a room's topic, right before the message it names (skip-notice.ts). */
+  | { readonly kind: "skip"; readonly notice: SkipNotice };
 
 /**
  * Classifies a publication (other nodes wrote it, so it is checked). A `msg` that is not in the
@@ -86,6 +96,10 @@ export function readPublication(payload: string): Publication | undefined {
     if (typeof value === "object" && value !== null && value.type === CONTROL_TYPE) {
       const control = readControl(value);
       return control === undefined ? undefined : { kind: "control", control };
+    }
+    if (typeof value === "object" && value !== null) {
+      const notice = readSkipNotice(value);
+      if (notice !== undefined) return { kind: "skip", notice };
     }
     if (typeof value === "object" && value !== null && typeof value.type === "string" && value.type !== "msg") return { kind: "ephemeral" };
   } catch {

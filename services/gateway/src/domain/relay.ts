@@ -135,7 +135,9 @@ export class Relay {
     if (publication.kind === "stored") {
       const { epoch, offset, ts } = publication.position;
       feed.accept(epoch, offset, ts, payload);
-    } else {
+    } else if (publication.kind === "skip") {
+      feed.skip(publication.notice);
+    } else if (publication.kind === "ephemeral") {
       // Ephemeral events (typing, joined, left): at most once, never stored.
       this.deps.fanout.publish(topic, payload);
     }

@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
 import type { LocalFanout } from "./connection.js";
-import { readMsgPosition } from "./message-frame.js";
+import { encodeAck } from "@parley/protocol";
+import { readMsgCid, readMsgPosition } from "./message-frame.js";
 import { RecentFrames } from "./recent-frames.js";
 import type { Store, StreamHead } from "./ports.js";
+import { PendingSkips, type SkipNotice } from "./skip-notice.js";
 import type { Topic } from "./topic.js";
 import type { TopicSubscriptions } from "./topic-subscriptions.js";
 
@@ -60,6 +62,8 @@ export class RoomFeed {
   private closed = false;
   private readonly queue: Pending[] = [];
   private readonly recent: RecentFrames;
+  /** Messages to deliver to everyone but one session (server API publish with `skip`). */
+  private readonly skips = new PendingSkips();
 
   constructor(
     readonly room: string,
@@ -91,6 +95,11 @@ export class RoomFeed {
     this.deps.subscriptions.release(this.topic);
   }
 
+  /** The next message with this cid goes to everyone here but `notice.session` (skip-notice.ts). */
+  skip(notice: SkipNotice): void {
+    if (!this.closed) this.skips.add(notice);
+  }
+
   accept(epoch: string, offset: number, ts: number, frame: string): void {
     if (this.closed) return;
     if (!this.live || this.repairing) {
@@ -120,7 +129,11 @@ export class RoomFeed {
   private deliver(offset: number, ts: number, frame: string): void {
     this.head = offset;
     this.recent.push(offset, frame);
-    this.deps.fanout.publish(this.topic, frame);
+    const cid = this.skips.size > 0 ? readMsgCid(frame) : undefined;
+    const skipped = cid !== undefined ? this.skips.take(cid) : undefined;
+    if (skipped === undefined) this.deps.fanout.publish(this.topic, frame);
+    // The skipped tab still learns the message's position, as for its own send.
+    else this.deps.fanout.publishExcept(this.topic, frame, skipped, encodeAck({ cid: cid as string, room: this.room, epoch: this.epoch, offset }));
     this.deps.hooks.delivered(ts);
   }
 

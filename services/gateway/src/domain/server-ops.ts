@@ -43,7 +43,9 @@ export class ServerOps {
     if (pair !== undefined && body.from !== undefined && !pair.includes(body.from)) {
       throw new OperationError(ApiErrorCode.forbidden, "a DM room takes messages from its two users (or the system)");
     }
-    return published(body.room, await this.deps.chat.publishAs(body.room, from, body.text, body.idempotencyKey ?? newKey()));
+    const cid = body.idempotencyKey ?? newKey();
+    if (body.skip !== undefined) await this.deps.chat.skipNext(body.room, { cid, session: body.skip });
+    return published(body.room, await this.deps.chat.publishAs(body.room, from, body.text, cid));
   }
 
   async broadcast(body: ServerBody<"broadcast">): Promise<ServerResult<"broadcast">> {

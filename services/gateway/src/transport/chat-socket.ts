@@ -204,6 +204,12 @@ export class ChatSocket {
    * that write: a subscriber that fell behind is closed with 1013 (and counted) there, before a
    * later batch could take it past uWS's hard limit. The timer sweep alone is too slow for floods.
    */
+  /** This node's socket of `session` when it is subscribed to `topic`. */
+  subscriber(topic: string, session: string): UwsConnection | undefined {
+    for (const conn of this.subscribers.get(topic) ?? []) if (conn.session === session) return conn;
+    return undefined;
+  }
+
   afterPublish(topic: string): void {
     if (this.fannedOut.size === 0) setImmediate(() => this.checkFannedOut());
     this.fannedOut.add(topic);

@@ -110,6 +110,12 @@ export class UwsConnection implements Connection {
     this.subscribers.remove(topic, this);
   }
 
+  /** Publishes to every socket subscribed to `topic` but this one (uWS `ws.publish`). */
+  publishToOthers(topic: string, frame: string): void {
+    if (this.closed) return;
+    this.ws.publish(topic, frame);
+  }
+
   /** Runs `fn` with this socket corked (see UpgradeGate.answerLater). */
   corkAround(fn: () => void): void {
     this.ws.cork(fn);

@@ -50,7 +50,10 @@ async function setup() {
   const feed = new RoomFeed("refill", roomTopic("refill"), {
     subscriptions,
     store,
-    fanout: { publish: (_topic, frame) => delivered.push((JSON.parse(frame) as { offset: number }).offset) },
+    fanout: {
+      publish: (_topic, frame) => delivered.push((JSON.parse(frame) as { offset: number }).offset),
+      publishExcept: (_topic, frame) => delivered.push((JSON.parse(frame) as { offset: number }).offset),
+    },
     hooks: { delivered: () => undefined, gap: () => undefined },
     log: pino({ level: "silent" }),
     recentCapacity: 16,

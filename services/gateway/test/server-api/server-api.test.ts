@@ -102,6 +102,27 @@ describe("publishing", () => {
     expect(history.body.messages).toHaveLength(1);
   });
 
+  it("skips one session on request: that tab gets the ack (its position), every other tab and member the message", async () => {
+    const room = "api-skip";
+    const own = await cluster.connect(0, "skipper");
+    const otherTab = await cluster.connect(2, "skipper");
+    const reader = await cluster.connect(1, "skip-reader");
+    for (const c of [own, otherTab, reader]) await c.join(room);
+    const session = own.welcome.session as string;
+    const skipped = await api<{ offset: number }>(1, "publish", { room, text: "typed in my tab", from: "skipper", idempotencyKey: "tab-msg-1", skip: session });
+    expect(skipped).toMatchObject({ status: 200, body: { offset: 1 } });
+    const ack = await own.next((m) => m.type === "ack" && m.cid === "tab-msg-1");
+    expect(ack).toMatchObject({ room, offset: 1 });
+    for (const c of [otherTab, reader]) expect(await c.next((m) => m.type === "msg" && m.room === room)).toMatchObject({ offset: 1, text: "typed in my tab", cid: "tab-msg-1" });
+    const next = await api(2, "publish", { room, text: "for everyone" });
+    expect(next.status).toBe(200);
+    expect(await own.next((m) => m.type === "msg" && m.room === room)).toMatchObject({ offset: 2, text: "for everyone" });
+    expect(own.messages(room).map((m) => m.offset)).toEqual([2]);
+    await waitCount(reader, room, 2);
+    expect(offsetsOf(reader, room)).toEqual([1, 2]);
+    expect((await api(0, "publish", { room, text: "x", skip: "not a session!" })).status).toBe(400);
+  });
+
   it("broadcasts to many rooms and sends DMs that reach the recipient's tabs", async () => {
     const bob = await cluster.connect(2, "bob-dm");
     const broadcast = await api<{ results: { room: string; offset: number }[] }>(0, "broadcast", { rooms: ["bc-1", "bc-2", "bc-3"], text: "maintenance at 5" });
