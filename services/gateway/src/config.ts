@@ -67,6 +67,18 @@ export interface WebhooksConfig {
   readonly pollMs: number;
 }
 
+/** The publish hook: an application URL asked about each client message before it is stored. */
+export interface PublishHookConfig {
+  /** `PARLEY_PUBLISH_HOOK_URL`; undefined: no hook. */
+  readonly url: string | undefined;
+  /** A call not answered by then has no verdict (`PARLEY_PUBLISH_HOOK_TIMEOUT_MS`). */
+  readonly timeoutMs: number;
+  /** Without a verdict: store the message as sent (true) or refuse it `unavailable` (`PARLEY_PUBLISH_HOOK_FAILURE`=open|closed). */
+  readonly failOpen: boolean;
+  /** Standard Webhooks secret (`whsec_…`) to sign each call with (`PARLEY_PUBLISH_HOOK_SECRET`). */
+  readonly secret: string | undefined;
+}
+
 export interface ServerApiConfig {
   /**
    * `PARLEY_API_KEYS` (comma list) plus `PARLEY_API_KEYS_FILE` (one key a line, `#` comments):
@@ -161,6 +173,7 @@ export interface Config {
   readonly drain: DrainConfig;
   readonly serverApi: ServerApiConfig;
   readonly webhooks: WebhooksConfig;
+  readonly publishHook: PublishHookConfig;
   readonly logLevel: string;
 }
 
@@ -389,6 +402,7 @@ export function loadConfig(env: Env = process.env): Config {
       outboxMax: r.int("PARLEY_WEBHOOK_OUTBOX_MAX", 100_000, 100, 100_000_000),
       pollMs: r.int("PARLEY_WEBHOOK_POLL_MS", 200, 10, 60_000),
     },
+    publishHook: readPublishHook(r),
     serverApi: {
       keys: apiKeys,
       ratePerSecond: apiRate,
@@ -399,6 +413,16 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
+}
+
+function readPublishHook(r: Reader): PublishHookConfig {
+  const url = r.raw("PARLEY_PUBLISH_HOOK_URL");
+  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) r.problems.push(`PARLEY_PUBLISH_HOOK_URL=${JSON.stringify(url)} must be an http:// or https:// URL`);
+  const failure = r.string("PARLEY_PUBLISH_HOOK_FAILURE", "closed");
+  if (failure !== "open" && failure !== "closed") r.problems.push(`PARLEY_PUBLISH_HOOK_FAILURE=${JSON.stringify(failure)} must be open or closed`);
+  const secret = r.raw("PARLEY_PUBLISH_HOOK_SECRET");
+  if (secret !== undefined && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(secret)) r.problems.push("PARLEY_PUBLISH_HOOK_SECRET must be whsec_ followed by base64");
+  return { url, timeoutMs: r.int("PARLEY_PUBLISH_HOOK_TIMEOUT_MS", 1000, 10, 30_000), failOpen: failure === "open", secret };
 }
 
 /** Webhook endpoints from JSON (inline or a file), each checked; problems are reported, not thrown. */

@@ -12,6 +12,8 @@ import { attachHttpRoutes, attachNotFound } from "./transport/http-routes.js";
 import { attachServerApi } from "./transport/server-api.js";
 import { ServerOps } from "./domain/server-ops.js";
 import { DeadLetters, WebhookDispatcher } from "./domain/webhook-dispatcher.js";
+import { HttpPublishHook } from "./adapters/http/publish-hook-client.js";
+import { PublishScreen } from "./domain/publish-hook.js";
 import { HttpWebhookSender } from "./adapters/http/webhook-sender.js";
 import { IdentityVerifier } from "./transport/identity.js";
 import { attachWebApp } from "./transport/static-files.js";
@@ -56,7 +58,17 @@ export class Gateway {
     const addresses = new ClientAddress(config.auth.trustedProxies);
     const shared = new SharedLimits(adapters.limiter, config.limits, metrics, log.child({ component: "limits" }));
     this.verifier = new IdentityVerifier(config.auth);
+    const hookUrl = config.publishHook.url;
     this.chat = new ChatNode({
+      publishScreen:
+        hookUrl === undefined
+          ? undefined
+          : new PublishScreen({
+              hook: new HttpPublishHook({ ...config.publishHook, url: hookUrl }),
+              failOpen: config.publishHook.failOpen,
+              maxTextLength: config.limits.maxTextLength,
+              metrics,
+            }),
       nodeId: config.server.nodeId,
       broker: adapters.broker,
       store: adapters.store,

@@ -85,6 +85,18 @@ export function createMetrics() {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    publishHookCalls: new Counter({
+      name: "parley_publish_hook_calls_total",
+      help: "Publish hook calls by outcome (allow, reject, replace: the application's verdict; timeout, error: no verdict, handled by PARLEY_PUBLISH_HOOK_FAILURE)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    publishHookDuration: new Histogram({
+      name: "parley_publish_hook_duration_seconds",
+      help: "Time a client message waited for the publish hook, timeouts and errors included",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
     webhookDeliveries: new Counter({
       name: "parley_webhook_deliveries_total",
       help: "Webhook delivery attempts by outcome (delivered: 2xx; failed: will be retried; dead: retries exhausted; replayed: a dead letter delivered on request)",

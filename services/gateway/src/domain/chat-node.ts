@@ -8,6 +8,7 @@ import { ConversationRequests } from "./conversation-requests.js";
 import { Conversations } from "./conversations.js";
 import { GuestClaims, NAME_TAKEN } from "./guest-claims.js";
 import { MessagePosting } from "./message-posting.js";
+import type { PublishScreen } from "./publish-hook.js";
 import type { Appended, Broker, GuestNames, Moderation, Presence, Store, UserState } from "./ports.js";
 import { Relay } from "./relay.js";
 import { RequestError, refOf, roomOf } from "./request-errors.js";
@@ -41,6 +42,8 @@ export interface ChatNodeDeps {
   readonly shared: SharedLimits;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** The application's publish hook (PARLEY_PUBLISH_HOOK_URL), asked before a client's message is stored. */
+  readonly publishScreen: PublishScreen | undefined;
 }
 
 /**
@@ -87,7 +90,7 @@ export class ChatNode {
     const common = { ...deps, relay: this.relay, streams, conversations: this.conversations, replies: this.replies };
     this.conversationRequests = new ConversationRequests(common);
     this.membership = new RoomMembership({ ...common, roomPresence: this.roomPresence });
-    this.posting = new MessagePosting(common);
+    this.posting = new MessagePosting({ ...common, screen: deps.publishScreen });
     this.rooms = new RoomRequests({
       ...deps,
       send: (session, env) => this.replies.send(session, env),

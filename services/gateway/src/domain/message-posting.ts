@@ -3,6 +3,7 @@ import type { LimitsConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
 import type { Conversations } from "./conversations.js";
 import type { Appended, RateCharge, Store } from "./ports.js";
+import type { PublishScreen } from "./publish-hook.js";
 import type { Relay } from "./relay.js";
 import { RequestError } from "./request-errors.js";
 import { assertMayAccess } from "./room-requests.js";
@@ -18,6 +19,8 @@ export interface MessagePostingDeps {
   readonly limits: LimitsConfig;
   readonly metrics: Metrics;
   readonly replies: Replies;
+  /** The application's publish hook, when one is configured: asked before a client's message is stored. */
+  readonly screen: PublishScreen | undefined;
 }
 
 /** The send path: a client's `send`/`dm` and the server API's publish store a message the same way. */
@@ -34,8 +37,10 @@ export class MessagePosting {
     if (text.length > this.deps.limits.maxTextLength) {
       throw new RequestError(ErrorCode.tooLarge, `text is longer than ${this.deps.limits.maxTextLength} characters`);
     }
+    // The application may allow, reject (a coded error, thrown) or rewrite the message first.
+    const stored = this.deps.screen === undefined ? text : await this.deps.screen.screen({ room, from: session.user, text, cid });
     const charge = this.deps.shared.userCharge(session.user);
-    const appended = await this.append(room, session.user, text, cid, charge);
+    const appended = await this.append(room, session.user, stored, cid, charge);
     if (appended.limited && charge !== undefined) {
       this.deps.shared.countLimited(charge);
       this.deps.replies.rejectUserRate(session, env);
