@@ -161,10 +161,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Another program on the ports the compose file publishes (a `pnpm start` cluster uses 8080) gets
+# 3 minutes to let them go, then the run fails naming them.
 ports_free() {
-  local busy
-  busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E ':(8080|8443|8404|9090)$' || true)
-  [ -z "$busy" ] || die "ports the compose file publishes are taken: $busy"
+  local busy i
+  for i in $(seq 1 36); do
+    busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E ':(8080|8443|8404|9090)$' || true)
+    [ -z "$busy" ] && return 0
+    [ "$i" -eq 1 ] && say "waiting (at most 3 min) for ports the compose file publishes: $(echo $busy)"
+    sleep 5
+  done
+  die "ports the compose file publishes are taken: $(echo $busy)"
 }
 
 # ---------------------------------------------------------------- the run
