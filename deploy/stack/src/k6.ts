@@ -11,11 +11,13 @@ import { run } from "./run.js";
  * latency thresholds are not the full run's targets (fan-out p95 < 25 ms, p99 < 50 ms): with 20-40
  * samples a p99 is the single slowest message, and on CI's shared 2-core machine (k6, HAProxy,
  * gateways, Redis and other jobs at a load of 4-8) one scheduler stall puts it at 100-300 ms
- * (seen: DM round trip p99 301 ms, fan-out p99 109 ms). The smoke bound is what a user would call
- * broken instead: a message not there within a second (p99 < 1000 ms), most of them within half a
- * second (p95 < 500 ms). The speed targets are judged by `pnpm bench:k6` (BENCHMARKS.md).
+ * (seen at a load of 11: fan-out p99 up to 141 ms, DM round trip p99 up to 438 ms). The smoke
+ * bound is what a user would call broken instead: a message not there within a second (p99 <
+ * 1000 ms), most of them within half a second (p95 < 500 ms); a DM round trip is two such
+ * deliveries (p99 < 2000 ms). The speed targets are judged by `pnpm bench:k6` (BENCHMARKS.md).
  */
 const SMOKE_LATENCY = { P95_MS: "500", P99_MS: "1000", ACK_P99_MS: "1000" } as const;
+const SMOKE_ROUND_TRIP_P99_MS = "2000";
 
 export type Scale = "small" | "full";
 
@@ -46,7 +48,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     file: "dm-ping-pong.ts",
-    small: { PAIRS: "4", ROUNDS: "20", TIMEOUT: "30", P99_MS: SMOKE_LATENCY.P99_MS },
+    small: { PAIRS: "4", ROUNDS: "20", TIMEOUT: "30", P99_MS: SMOKE_ROUND_TRIP_P99_MS },
     full: {},
     describe: (e) => `${n(e, "PAIRS", 20)} pairs x ${n(e, "ROUNDS", 100)} round trips`,
   },
