@@ -312,9 +312,13 @@ export class ParleyClient extends Emitter<ClientEvents> {
       case "subscribed":
         return this.streams.subscribed(env);
       case "ack":
+        if (this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset })) return;
+        // A second answer to one of our sends (a re-send whose first answer was late): the
+        // message itself still comes through the room's stream.
+        if (this.pending.settledBefore(env.cid)) return;
         // An ack for no send of ours: a server API publish that skipped this tab (it gets the
         // message's position instead of the message, so the next one is no gap).
-        if (!this.pending.ack(env.cid, { room: env.room, epoch: env.epoch, offset: env.offset })) this.streams.skipped(env);
+        this.streams.skipped(env);
         return;
       case "history":
         if (env.id !== undefined) this.historyWaiters.settle(env.id, { room: env.room, epoch: env.epoch, messages: env.messages, more: env.more });

@@ -19,11 +19,20 @@ interface Pending {
 }
 
 /**
+ * Settled sends whose `cid` is remembered, newest last. A re-sent send can be answered twice
+ * (the first answer was only late); thousands cover every send of a busy client within its
+ * send timeout, at a few hundred kilobytes at most.
+ */
+const SETTLED_KEPT = 10_000;
+
+/**
  * Sends not yet acknowledged, in the order they were made. Each keeps its `cid`, so re-sending
  * after a reconnect (or a lost ack) is stored once by the server.
  */
 export class PendingSends {
   private readonly pending = new Map<string, Pending>();
+  /** The cids of the latest sends that were acknowledged or failed (see `SETTLED_KEPT`). */
+  private readonly settled = new Set<string>();
 
   get size(): number {
     return this.pending.size;
@@ -51,17 +60,28 @@ export class PendingSends {
   ack(cid: string, result: Omit<SendResult, "cid">): boolean {
     const p = this.pending.get(cid);
     if (p === undefined) return false;
-    this.pending.delete(cid);
+    this.settle(cid);
     p.resolve({ ...result, cid });
     return true;
+  }
+
+  /** Whether `cid` is one of our sends that was settled already (an ack for it again answers a re-send). */
+  settledBefore(cid: string): boolean {
+    return this.settled.has(cid);
   }
 
   fail(cid: string, err: ParleyError): boolean {
     const p = this.pending.get(cid);
     if (p === undefined) return false;
-    this.pending.delete(cid);
+    this.settle(cid);
     p.reject(err);
     return true;
+  }
+
+  private settle(cid: string): void {
+    this.pending.delete(cid);
+    this.settled.add(cid);
+    if (this.settled.size > SETTLED_KEPT) this.settled.delete(this.settled.values().next().value as string);
   }
 
   failAll(err: ParleyError): void {

@@ -140,6 +140,16 @@ export class Fleet implements Audited {
     );
   }
 
+  /** What each member still lacks (offset and text), for a failure's message. */
+  missing(): string[] {
+    const acked = this.ackedMessages();
+    return this.members.flatMap((m) => {
+      const got = new Set(m.received.map((r) => `${r.epoch}#${r.offset}`));
+      const lacking = [...acked].filter(([key]) => !got.has(key)).map(([key, text]) => `${key.split("#")[1] ?? key} (${text})`);
+      return lacking.length === 0 ? [] : [`${m.name}: missing ${lacking.slice(0, 10).join(", ")}${lacking.length > 10 ? ", ..." : ""}`];
+    });
+  }
+
   close(): void {
     for (const m of this.members) m.client.close();
   }

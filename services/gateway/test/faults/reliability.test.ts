@@ -62,7 +62,7 @@ async function scenario(
     const converged = await converge(f).then(
       () => true,
       (err: unknown) => {
-        console.log(`${name}: ${(err as Error).message}`);
+        console.log(`${name}: ${(err as Error).message}\n${f.missing().join("\n")}`);
         return false;
       },
     );
