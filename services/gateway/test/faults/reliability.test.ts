@@ -12,7 +12,9 @@ import { Fleet } from "./fleet.js";
  * Zero loss under faults: 3 gateway processes on one real redis-server, 6 SDK clients (2 per
  * gateway, each rotating through the others on reconnect) in one room, every client sending and
  * receiving. Each scenario lets traffic flow, injects one fault, waits until traffic flows again,
- * stops, and audits what every member's app received against every acknowledgement.
+ * stops, and audits what every member's app received against every acknowledgement. Scenarios
+ * (g) and (h) do the same for direct messages (dm-traffic.ts): every DM acknowledged to a
+ * recipient must reach that recipient's app once and in order, first DMs included.
  */
 
 const REPORT = fileURLToPath(new URL("../../../../test-artifacts/reliability.md", import.meta.url));
