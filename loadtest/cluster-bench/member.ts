@@ -14,6 +14,14 @@ export class Member {
   acks = 0;
   errors = 0;
   subscribed = false;
+  /** Sends `read {room, offset}` for every message it receives (a client marking what it shows as read). */
+  reads = false;
+  readsSent = 0;
+  readReplies = 0;
+  receipts = 0;
+  /** Send-to-ack latencies, ms, of `post`s acknowledged while `measuring`. */
+  ackLatencies: number[] = [];
+  private readonly posted = new Map<string, number>();
 
   constructor(
     name: string,
@@ -34,7 +42,7 @@ export class Member {
 
   private onMessage(data: Buffer): void {
     // The bench reads only what it counts; a gateway under test is trusted to send valid frames.
-    const m = JSON.parse(data.toString()) as { type?: string; offset?: number; ts?: number };
+    const m = JSON.parse(data.toString()) as { type?: string; offset?: number; ts?: number; cid?: string };
     if (m.type === "msg" && m.offset !== undefined) {
       if (m.offset <= this.last) this.duplicates += 1;
       else {
@@ -42,10 +50,28 @@ export class Member {
         this.last = m.offset;
         this.received += 1;
         if (this.measuring && m.ts !== undefined) this.latencies.push(Date.now() - m.ts);
+        if (this.reads) {
+          this.send({ type: "read", room: this.room, offset: m.offset });
+          this.readsSent += 1;
+        }
       }
-    } else if (m.type === "ack") this.acks += 1;
+    } else if (m.type === "ack") {
+      this.acks += 1;
+      const sentAt = m.cid === undefined ? undefined : this.posted.get(m.cid);
+      if (sentAt !== undefined && m.cid !== undefined) {
+        this.posted.delete(m.cid);
+        if (this.measuring) this.ackLatencies.push(Date.now() - sentAt);
+      }
+    } else if (m.type === "read") this.readReplies += 1;
+    else if (m.type === "receipt") this.receipts += 1;
     else if (m.type === "subscribed") this.subscribed = true;
     else if (m.type === "error") this.errors += 1;
+  }
+
+  /** Sends a message to its room, timing its acknowledgement. */
+  post(text: string, cid: string): void {
+    this.posted.set(cid, Date.now());
+    this.send({ type: "send", room: this.room, text, cid });
   }
 
   send(envelope: Readonly<Record<string, unknown>>): void {

@@ -11,7 +11,7 @@ import { MessagePosting } from "./message-posting.js";
 import type { PublishScreen } from "./publish-hook.js";
 import type { Appended, Broker, GuestNames, Moderation, Presence, Store, UserState } from "./ports.js";
 import { Relay } from "./relay.js";
-import { RequestError, refOf, roomOf } from "./request-errors.js";
+import { refOf, roomOf } from "./request-errors.js";
 import type { RoomGrant } from "./room-access.js";
 import { RoomMembership } from "./room-membership.js";
 import { RoomPresence } from "./room-presence.js";
@@ -26,6 +26,9 @@ import { StreamEntry } from "./stream-entry.js";
 import { streamTopic } from "./topic.js";
 import { UserSessions } from "./user-sessions.js";
 import { welcomeEnvelope } from "./welcome.js";
+
+/** Requests that spend the user's cluster-wide token themselves, only when they reach Redis. */
+const SPENDS_OWN_TOKEN: ReadonlySet<ClientEnvelope["type"]> = new Set(["send", "dm", "read"]);
 
 export interface ChatNodeDeps {
   readonly nodeId: string;
@@ -193,8 +196,9 @@ export class ChatNode {
     this.deps.metrics.messagesReceived.inc({ type: env.type });
     enqueue(session, async () => {
       // The user's cluster-wide bucket: one shared decision however many tabs and nodes. Sends
-      // and DMs spend it inside the store's append (one round trip); everything else here.
-      if (env.type !== "send" && env.type !== "dm" && !(await this.deps.shared.allowUser(session.user))) {
+      // and DMs spend it inside the store's append (one round trip), reads only when they write
+      // (ConversationRequests); everything else here.
+      if (!SPENDS_OWN_TOKEN.has(env.type) && !(await this.deps.shared.allowUser(session.user))) {
         this.replies.rejectUserRate(session, env);
         return;
       }
@@ -228,13 +232,7 @@ export class ChatNode {
           return await this.conversationRequests.read(session, env);
       }
     } catch (err) {
-      if (err instanceof RequestError) {
-        this.replies.reject(session, err.code, err.message, refOf(env), roomOf(env));
-        return;
-      }
-      this.deps.metrics.relayErrors.inc({ op: env.type });
-      session.log.warn({ err, type: env.type }, "request failed on the backend");
-      this.replies.reject(session, ErrorCode.unavailable, "the message service is unavailable; retry shortly", refOf(env), roomOf(env));
+      this.replies.failed(session, env, err);
     }
   }
 

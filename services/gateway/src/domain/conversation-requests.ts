@@ -5,6 +5,7 @@ import type { Relay } from "./relay.js";
 import type { Session } from "./session.js";
 import type { Store } from "./ports.js";
 import type { Replies } from "./session-replies.js";
+import type { SharedLimits } from "./shared-limits.js";
 import type { StreamEntry } from "./stream-entry.js";
 import { feedStream } from "./topic.js";
 
@@ -14,6 +15,7 @@ export interface ConversationRequestsDeps {
   readonly conversations: Conversations;
   readonly streams: StreamEntry;
   readonly replies: Replies;
+  readonly shared: SharedLimits;
 }
 
 /**
@@ -62,7 +64,17 @@ export class ConversationRequests {
     if (!session.grant.mayUse(room)) throw new RequestError(ErrorCode.forbidden, `you may not use the room ${room}`);
     // The room's epoch: this node's feed knows it when someone here is in the room.
     const epoch = this.deps.relay.feed(room)?.epoch || (await this.deps.store.head(room)).epoch;
-    const offset = await this.deps.conversations.read(session.user, room, epoch, env.offset);
-    this.deps.replies.send(session, { type: "read", ...echoId(env), room, user: session.user, offset });
+    const user = session.user;
+    const charge = async (): Promise<void> => {
+      if (!(await this.deps.shared.allowUser(user))) throw new RequestError(ErrorCode.rateLimited, "slow down: too many requests from this user");
+    };
+    // Not awaited: a read folded into the next write waits up to the coalescing window, and the
+    // session's other requests (its sends) must not wait behind it. The reply names its request.
+    this.deps.conversations.read(user, room, epoch, env.offset, charge).then(
+      (offset) => this.deps.replies.send(session, { type: "read", ...echoId(env), room, user, offset }),
+      (err: unknown) => {
+        if (!session.closed) this.deps.replies.failed(session, env, err);
+      },
+    );
   }
 }

@@ -6,6 +6,7 @@ import { Coalescer } from "./coalescer.js";
 import { listConversations } from "./conversation-list.js";
 import { noteHead } from "./note-frame.js";
 import type { Broker, Store, UserState } from "./ports.js";
+import { ReadWrites } from "./read-writes.js";
 import { roomTopic } from "./topic.js";
 
 export interface ConversationsDeps {
@@ -27,11 +28,14 @@ export class Conversations {
   private readonly ownReads: Coalescer;
   /** Receipts to the room's members, ≤1 per user and room per window. */
   private readonly receipts: Coalescer;
+  /** Clients' `read` requests, ≤1 write per user, room and window however often they ask. */
+  private readonly reads: ReadWrites;
 
   constructor(private readonly deps: ConversationsDeps) {
     const { readCoalesceMs } = deps.config;
     this.ownReads = new Coalescer(readCoalesceMs, (key, offset) => this.flushOwnRead(key, offset));
     this.receipts = new Coalescer(readCoalesceMs, (key, offset) => this.publishReceipt(key, offset));
+    this.reads = new ReadWrites(readCoalesceMs, (user, room, epoch, offset) => this.storeRead(user, room, epoch, offset));
   }
 
   /** `user` joined `room` (a plain room; a resume is not a new membership). */
@@ -66,11 +70,20 @@ export class Conversations {
   }
 
   /**
+   * A client's `read`: stores `user`'s read position in `room` like `storeRead`, coalesced with
+   * the user's other reads of the room (ReadWrites). `charge` runs before a request that writes.
+   * Resolves with the stored offset, at least `offset`.
+   */
+  read(user: string, room: string, epoch: string, offset: number, charge: () => Promise<void>): Promise<number> {
+    return this.reads.request(user, room, epoch, offset, charge);
+  }
+
+  /**
    * Stores `user`'s read position in `room` (monotonic; one value for all their devices; a
    * `read` note tells their other sessions) and lets the room's members know (coalesced).
    * Resolves with the stored offset.
    */
-  async read(user: string, room: string, epoch: string, offset: number): Promise<number> {
+  private async storeRead(user: string, room: string, epoch: string, offset: number): Promise<number> {
     const stored = await this.deps.users.read(user, room, { epoch, offset }, noteHead({ room, kind: "read", at: { epoch, offset }, ts: Date.now() }));
     if (stored.moved && this.deps.config.receipts) this.receipts.offer(`${user}\n${room}`, stored.offset);
     return stored.offset;
@@ -84,7 +97,7 @@ export class Conversations {
   private async flushOwnRead(key: string, offset: number): Promise<void> {
     const [user = "", room = "", epoch = ""] = key.split("\n");
     try {
-      await this.read(user, room, epoch, offset);
+      await this.storeRead(user, room, epoch, offset);
     } catch (err) {
       this.deps.log.warn({ err, room }, "storing the sender's read position failed");
     }
@@ -101,7 +114,7 @@ export class Conversations {
 
   /** Writes what is still pending (shutdown). */
   async drain(): Promise<void> {
-    await this.ownReads.drain();
+    await Promise.all([this.ownReads.drain(), this.reads.drain()]);
     await this.receipts.drain();
   }
 }

@@ -1,6 +1,6 @@
 import { ErrorCode, type ClientEnvelope, type ServerEnvelope } from "@parley/protocol";
 import type { Metrics } from "../metrics.js";
-import { ABUSE_CLOSE, refOf, roomOf } from "./request-errors.js";
+import { ABUSE_CLOSE, RequestError, refOf, roomOf } from "./request-errors.js";
 import type { Session } from "./session.js";
 
 /**
@@ -34,6 +34,20 @@ export class Replies {
       session.log.info({ code }, "closing abusive connection");
       session.conn.close(closeCode, `too many bad requests (${code})`);
     }
+  }
+
+  /**
+   * `env` failed: a refusal (`RequestError`) is answered with its code; anything else is the
+   * backend's failure, counted and answered `unavailable`.
+   */
+  failed(session: Session, env: ClientEnvelope, err: unknown): void {
+    if (err instanceof RequestError) {
+      this.reject(session, err.code, err.message, refOf(env), roomOf(env));
+      return;
+    }
+    this.metrics.relayErrors.inc({ op: env.type });
+    session.log.warn({ err, type: env.type }, "request failed on the backend");
+    this.reject(session, ErrorCode.unavailable, "the message service is unavailable; retry shortly", refOf(env), roomOf(env));
   }
 
   /** The user's cluster-wide request bucket refused `env`. */
