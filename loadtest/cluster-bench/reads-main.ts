@@ -53,7 +53,9 @@ interface Round {
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+  const mid = sorted.length / 2;
+  const value = Number.isInteger(mid) ? ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2 : (sorted[Math.floor(mid)] ?? NaN);
+  return Number(value.toFixed(1));
 };
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const perK = (amount: number, deliveries: number): number => Number(((amount * 1000) / Math.max(1, deliveries)).toFixed(1));

@@ -33,13 +33,13 @@ afterAll(() => cluster?.stop());
 const replyTo = (client: TestClient, id: string): Promise<Received> => client.next((m) => m.id === id || (m.type === "error" && m.ref === id), 10_000);
 
 /** alice's feed head, as a new tab of hers sees it. */
-async function feedHead(id: string): Promise<{ epoch: unknown; offset: unknown }> {
+async function feedHead(id: string): Promise<{ epoch: string; offset: number }> {
   const tab = await cluster.connect(0, "alice");
   tab.send({ type: "feed", id });
   const reply = await replyTo(tab, id);
   expect(reply.type).toBe("feed");
   tab.close();
-  return { epoch: reply.epoch, offset: reply.offset };
+  return { epoch: reply.epoch as string, offset: reply.offset as number };
 }
 
 describe("read coalescing", () => {
