@@ -18,6 +18,7 @@ import { Emitter } from "./emitter.js";
 import { ClientErrorCode, ParleyError } from "./errors.js";
 import { newId } from "./new-id.js";
 import { PendingSends, type SendResult } from "./pending-sends.js";
+import { ReadQueue } from "./read-queue.js";
 import { RoomStreams } from "./room-streams.js";
 import { socketUrl } from "./socket-url.js";
 import type { ClientEvents, ClientOptions, ConnectionState, HistoryResult, SubscribedInfo } from "./types.js";
@@ -46,6 +47,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly presenceWaiters: Waiters<string[]>;
   /** The user's feed (notes) and the conversation requests. */
   private readonly feed: UserFeed;
+  private readonly reads = new ReadQueue((room, offset) =>
+    this.stopped ? Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed")) : this.feed.request<number>((id) => ({ type: "read", id, room, offset }), newId()),
+  );
   private welcomeValue: WelcomeEnvelope | undefined;
   private readonly options: ResolvedOptions;
   /** Index in `options.urls` of the server the next connect goes to. */
@@ -162,10 +166,14 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.feed.request((id) => ({ type: "conversations", id }), newId());
   }
 
-  /** Marks `room` read up to `offset` on every device of the user; resolves with the stored offset. */
+  /**
+   * Marks `room` read up to `offset` on every device of the user; resolves with the stored offset
+   * (at least `offset`). May be called for every message shown: calls made while one is in flight
+   * for the room go out as one request (ReadQueue).
+   */
   read(room: string, offset: number): Promise<number> {
     if (this.stopped) return Promise.reject(new ParleyError(ClientErrorCode.closed, "client is closed"));
-    return this.feed.request((id) => ({ type: "read", id, room, offset }), newId());
+    return this.reads.read(room, offset);
   }
 
   /** Tells the room you are typing (only while connected; a refusal is emitted as an `error` event). */
