@@ -72,7 +72,9 @@ async function main(): Promise<number> {
   const intro = [
     "Every k6 scenario of [loadtest/k6](loadtest/k6) at its full default size, through HAProxy's",
     "published port (ws://127.0.0.1:8080) to 3 gateway replicas on one Redis, the stack of",
-    "docker-compose.yml run by Docker Compose on podman (deploy/stack/run.sh); k6 on the same host:",
+    "docker-compose.yml run by Docker Compose on podman (deploy/stack/run.sh); k6 on the same host.",
+    "All virtual users share one client address, so the gateways' per-address and per-user limits",
+    "are raised as for the Node bench (`LOG_LEVEL=warn` too; deploy/stack/run.sh, bench mode):",
     "",
     "```sh",
     "pnpm bench:k6                           # = pnpm build && bash deploy/stack/run.sh bench",
