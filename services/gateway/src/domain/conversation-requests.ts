@@ -62,15 +62,21 @@ export class ConversationRequests {
   async read(session: Session, env: ClientEnvelopeOf<"read">): Promise<void> {
     const { room } = env;
     if (!session.grant.mayUse(room)) throw new RequestError(ErrorCode.forbidden, `you may not use the room ${room}`);
-    // The room's epoch: this node's feed knows it when someone here is in the room.
-    const epoch = this.deps.relay.feed(room)?.epoch || (await this.deps.store.head(room)).epoch;
+    // The room's epoch and newest offset: this node's feed knows them when someone here is in the
+    // room. A read past the newest message is stored as the newest, or messages not written yet
+    // would count as read when they arrive; only a request past what this node has delivered
+    // costs a head query.
+    const feed = this.deps.relay.feed(room);
+    const known = feed !== undefined && feed.epoch !== "" && env.offset <= feed.head ? { epoch: feed.epoch, offset: feed.head } : undefined;
+    const { epoch, offset: newest } = known ?? (await this.deps.store.head(room));
+    const offset = Math.min(env.offset, newest);
     const user = session.user;
     const charge = async (): Promise<void> => {
       if (!(await this.deps.shared.allowUser(user))) throw new RequestError(ErrorCode.rateLimited, "slow down: too many requests from this user");
     };
     // Not awaited: a read folded into the next write waits up to the coalescing window, and the
     // session's other requests (its sends) must not wait behind it. The reply names its request.
-    this.deps.conversations.read(user, room, epoch, env.offset, charge).then(
+    this.deps.conversations.read(user, room, epoch, offset, charge).then(
       (offset) => this.deps.replies.send(session, { type: "read", ...echoId(env), room, user, offset }),
       (err: unknown) => {
         if (!session.closed) this.deps.replies.failed(session, env, err);

@@ -86,4 +86,20 @@ describe("read coalescing", () => {
     expect(await replyTo(alice, "again")).toMatchObject({ type: "read", offset: 40 });
     expect(await feedHead("h2")).toEqual(headBefore);
   });
+
+  it("stores a read past the room's newest message as the newest, so later messages still count as unread", async () => {
+    for (let i = 1; i <= 3; i++) {
+      expect((await callApi(cluster.node(0).httpUrl, "publish", { room: "ahead", text: `a${i}`, from: "bob" }, API_KEY)).status).toBe(200);
+    }
+    const carol = await cluster.connect(0, "carol");
+    await carol.join("ahead");
+    carol.send({ type: "read", room: "ahead", offset: 150, id: "far" });
+    expect(await replyTo(carol, "far")).toMatchObject({ type: "read", room: "ahead", offset: 3 });
+
+    expect((await callApi(cluster.node(0).httpUrl, "publish", { room: "ahead", text: "a4", from: "bob" }, API_KEY)).status).toBe(200);
+    expect((await callApi(cluster.node(0).httpUrl, "publish", { room: "ahead", text: "a5", from: "bob" }, API_KEY)).status).toBe(200);
+    carol.send({ type: "conversations", id: "list-ahead" });
+    const list = (await replyTo(carol, "list-ahead")).conversations as { room: string; read: number; unread: number }[];
+    expect(list.find((c) => c.room === "ahead")).toMatchObject({ read: 3, unread: 2 });
+  });
 });
