@@ -39,9 +39,9 @@ export class FaultCluster {
     return new FaultCluster(redis, gateways);
   }
 
-  private static async gateway(redis: RedisServer, port: number, nodeId: string): Promise<GatewayProcess> {
+  private static async gateway(redis: RedisServer, port: number, nodeId: string, adminPort?: number): Promise<GatewayProcess> {
     const env = { REDIS_URL: redis.url, PARLEY_WEB_ROOT: placeholderWebRoot(), ...GATEWAY_ENV };
-    return GatewayProcess.start({ port, adminPort: await stablePort(), nodeId, env });
+    return GatewayProcess.start({ port, adminPort: adminPort ?? (await stablePort()), nodeId, env });
   }
 
   /** Every gateway URL, starting with `home`: the order a client rotates through on reconnect. */
@@ -58,7 +58,8 @@ export class FaultCluster {
     const old = this.gateway(i);
     if (old.alive) throw new Error(`gateway ${old.nodeId} is still running`);
     this.generation += 1;
-    const next = await FaultCluster.gateway(this.redis, old.port, `node-${i + 1}-gen${this.generation}`);
+    // Its admin port too: a new free port could be the client port the dead process just let go.
+    const next = await FaultCluster.gateway(this.redis, old.port, `node-${i + 1}-gen${this.generation}`, old.adminPort);
     this.gateways[i] = next;
     return next;
   }
