@@ -1,7 +1,7 @@
 import { sleep, waitUntil } from "../support/free-port.js";
 import { messageKey, type Audited } from "./audit.js";
 import type { FaultCluster } from "./fault-cluster.js";
-import { sdkMember, type Member, type SendRecord } from "./fleet.js";
+import { sdkMember, settle, type Member, type SendRecord } from "./fleet.js";
 
 /** A direct message the harness sent: the sender's record, and who must receive it. */
 interface SentDm {
@@ -60,16 +60,7 @@ export class DmUsers implements Audited {
     const record: SendRecord = { text, status: "pending" };
     sender.sends.push(record);
     this.dms.push({ to, record });
-    return sender.client.dm(to, text).then(
-      (ack) => {
-        record.status = "acked";
-        record.ack = ack;
-      },
-      (err: unknown) => {
-        record.status = "failed";
-        record.error = err instanceof Error ? err.message : String(err);
-      },
-    );
+    return settle(record, sender.client.dm(to, text));
   }
 
   /** DMs `from` → `to` (`<from>><to>:<n>`) until `stop()`, at most `options.window` unacknowledged. */

@@ -25,6 +25,20 @@ export interface SendRecord {
   error?: string;
 }
 
+/** Records how a send ended (its ack, or why it failed) on its record; never rejects. */
+export function settle(record: SendRecord, sent: Promise<SendResult>): Promise<void> {
+  return sent.then(
+    (ack) => {
+      record.status = "acked";
+      record.ack = ack;
+    },
+    (err: unknown) => {
+      record.status = "failed";
+      record.error = err instanceof Error ? err.message : String(err);
+    },
+  );
+}
+
 export interface TrafficOptions {
   /** Unacknowledged sends per client before it waits. */
   readonly window: number;
@@ -76,16 +90,7 @@ export class Fleet implements Audited {
     for (let n = 1; this.running && n <= options.maxPerClient; n++) {
       const record: SendRecord = { text: `${member.name}:${n}`, status: "pending" };
       member.sends.push(record);
-      const done = member.client.send(this.room, record.text).then(
-        (ack) => {
-          record.status = "acked";
-          record.ack = ack;
-        },
-        (err: unknown) => {
-          record.status = "failed";
-          record.error = err instanceof Error ? err.message : String(err);
-        },
-      );
+      const done = settle(record, member.client.send(this.room, record.text));
       inflight.add(done);
       void done.finally(() => inflight.delete(done));
       if (inflight.size >= options.window) await Promise.race(inflight);
