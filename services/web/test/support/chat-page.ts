@@ -22,6 +22,8 @@ export const CHROMIUM = {
 export class ChatPage {
   readonly dialogs: string[] = [];
   readonly errors: string[] = [];
+  /** Every text frame the page's WebSockets received from the server, in arrival order. */
+  readonly frames: string[] = [];
 
   private constructor(
     readonly page: Page,
@@ -32,6 +34,13 @@ export class ChatPage {
       void dialog.dismiss();
     });
     page.on("pageerror", (err) => this.errors.push(err.message));
+    // Attached before the page loads (every factory below navigates after constructing), so the
+    // first frame (`welcome`) is recorded too.
+    page.on("websocket", (ws) => {
+      ws.on("framereceived", (frame) => {
+        if (typeof frame.payload === "string") this.frames.push(frame.payload);
+      });
+    });
   }
 
   static async open(browser: Browser, baseUrl: string, name: string, options: BrowserContextOptions = {}): Promise<ChatPage> {
@@ -63,6 +72,26 @@ export class ChatPage {
     await page.goto(this.page.url());
     await page.getByRole("button", { name: "Join the chat" }).click();
     return tab;
+  }
+
+  /** The server frames received so far, parsed (in arrival order). */
+  envelopes(): Record<string, unknown>[] {
+    return this.frames.map((f) => JSON.parse(f) as Record<string, unknown>);
+  }
+
+  /** This tab's session id (`welcome.session`) on its latest connection. */
+  session(): string {
+    const welcome = this.envelopes().findLast((e) => e.type === "welcome");
+    if (typeof welcome?.session !== "string") throw new Error(`${this.name}: no welcome received yet`);
+    return welcome.session;
+  }
+
+  /** The messages a room's log shows, top to bottom: offset, sender and text of each. */
+  shownMessages(room: string): Promise<{ offset: number; from: string; text: string }[]> {
+    return this.page.evaluate<{ offset: number; from: string; text: string }[]>(`(() => {
+      const items = document.querySelectorAll('[role="log"][data-room=' + ${JSON.stringify(JSON.stringify(room))} + '] .messages li.message');
+      return [...items].map((li) => ({ offset: Number(li.dataset.offset), from: li.dataset.from ?? "", text: li.querySelector(".text")?.textContent ?? "" }));
+    })()`);
   }
 
   async join(email = ""): Promise<void> {
