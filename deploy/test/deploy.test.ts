@@ -5,7 +5,10 @@ import { sleep, waitUntil } from "../../services/gateway/test/support/free-port.
 import { startGateways, type GatewayProcess } from "../../services/gateway/test/support/gateway-process.js";
 import { upgradeRequest } from "../../services/gateway/test/support/raw-socket.js";
 import { RedisServer } from "../../services/gateway/test/support/redis-server.js";
+import { callApi } from "../../services/gateway/test/support/server-api-client.js";
 import { TestClient } from "../../services/gateway/test/support/test-client.js";
+import { WebhookReceiver } from "../../services/gateway/test/support/webhook-receiver.js";
+import { AllowHook } from "./support/allow-hook.js";
 import { HaproxyProcess } from "./support/haproxy-process.js";
 import { PrometheusProcess } from "./support/prometheus-process.js";
 import { alertQueries, allPanels, dashboardQueries, type Dashboard, type RuleFile } from "./support/queries.js";
@@ -16,6 +19,8 @@ import { REPO_ROOT, readYaml, runTool } from "./support/tools.js";
  * prometheus) rather than by reading alone, and then the same topology run as local processes:
  * redis-server, three gateways, HAProxy with the shipped config, and Prometheus with the shipped
  * alert rules. Every dashboard query and alert expression must return data from that cluster.
+ * The gateways run with the server API, a webhook endpoint and a publish hook on (real receivers
+ * in this process), so those panels and alerts see real traffic too.
  */
 
 const path = (...parts: string[]): string => join(REPO_ROOT, ...parts);
@@ -23,6 +28,10 @@ const read = (...parts: string[]): string => readFileSync(path(...parts), "utf8"
 const DASHBOARD = (): Dashboard => JSON.parse(read("deploy/grafana/dashboards/parley.json")) as Dashboard;
 const ALERTS = "deploy/prometheus/alerts.yml";
 const GATEWAY_JOB = "parley-gateway";
+const API_KEY = "deploy-test-key-0123456789abcdef";
+const WEBHOOK_SECRET = "whsec_ZGVwbG95LXRlc3Qtd2ViaG9vay1zZWNyZXQ=";
+/** The outbox's dispatcher shards (redis-outbox.ts OUTBOX_SHARDS). */
+const OUTBOX_SHARDS = 16;
 
 type Service = Record<string, unknown> & { environment?: Record<string, string>; volumes?: string[]; ports?: string[] };
 
@@ -169,6 +178,8 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
   let gateways: GatewayProcess[];
   let haproxy: HaproxyProcess;
   let prometheus: PrometheusProcess;
+  let hook: AllowHook;
+  let receiver: WebhookReceiver;
   const clients: TestClient[] = [];
   const room = "deploy-room";
 
@@ -180,7 +191,19 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    gateways = await startGateways(3, { nodeId: "deploy", env: { REDIS_URL: redis.url, PARLEY_REDIS_PREFIX: `deploy-${process.pid}:` } });
+    hook = await AllowHook.start();
+    receiver = await WebhookReceiver.start({ "/events": WEBHOOK_SECRET });
+    gateways = await startGateways(3, {
+      nodeId: "deploy",
+      env: {
+        REDIS_URL: redis.url,
+        PARLEY_REDIS_PREFIX: `deploy-${process.pid}:`,
+        PARLEY_API_KEYS: API_KEY,
+        PARLEY_PUBLISH_HOOK_URL: hook.url,
+        PARLEY_WEBHOOKS: JSON.stringify([{ id: "events", url: receiver.url("/events"), secret: WEBHOOK_SECRET }]),
+        PARLEY_WEBHOOK_POLL_MS: "50",
+      },
+    });
     haproxy = await HaproxyProcess.start(path("deploy/haproxy/haproxy.local.cfg"), gateways.map((g) => g.port));
     prometheus = await PrometheusProcess.start({
       ruleFiles: [path(ALERTS)],
@@ -196,6 +219,8 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
     await haproxy?.stop();
     await Promise.all((gateways ?? []).map((g) => g.stop("SIGTERM").catch(() => g.stop("SIGKILL"))));
     await redis?.destroy();
+    await hook?.stop();
+    await receiver?.stop();
   }, 60_000);
 
   it("HAProxy spreads clients over every gateway and the chat works through it", async () => {
@@ -233,6 +258,19 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
     leaving.close();
     await leaving.waitClosed();
 
+    // A backend publishing through the server API on every node; the webhook receiver hears of
+    // every message (client sends, screened by the publish hook, and API publishes).
+    for (const [i, gateway] of gateways.entries()) {
+      expect((await callApi(gateway.httpUrl, "publish", { room, text: `from the backend via ${gateway.nodeId}` }, API_KEY)).status).toBe(200);
+      expect((await callApi(gateway.httpUrl, "room", { room }, API_KEY)).body).toMatchObject({ room, offset: 31 + i });
+    }
+    expect(hook.calls).toBeGreaterThanOrEqual(30);
+    await waitUntil(
+      "the webhook receiver to get all 33 messages",
+      () => receiver.events("/events").filter((e) => e.type === "message.created" && e.data.room === room && e.verified).length === 33,
+      15_000,
+    );
+
     await waitUntil(
       "Prometheus to scrape the traffic from all three gateways",
       async () =>
@@ -242,6 +280,9 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
         (await prometheus.value('sum(parley_resumes_total{outcome="recovered"})')) > 0 &&
         (await prometheus.value('sum(parley_upgrades_rejected_total{reason="subprotocol"})')) > 0 &&
         (await prometheus.value("count(parley_fanout_latency_seconds_count > 0)")) === 3 &&
+        (await prometheus.value("sum(parley_publish_hook_duration_seconds_count)")) >= 30 &&
+        (await prometheus.value('sum(parley_webhook_deliveries_total{outcome="delivered"})')) >= 33 &&
+        (await prometheus.value('count(parley_server_api_request_duration_seconds_count{operation="publish"})')) === 3 &&
         (await prometheus.value("sum(haproxy_server_current_sessions)")) > 0,
       20_000,
       250,
@@ -266,14 +307,27 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
     expect(await prometheus.value('sum(rate(parley_messages_stored_total{job="parley-gateway"}[1m]))')).toBeGreaterThan(0);
     const p99 = await prometheus.value("histogram_quantile(0.99, sum by (le) (rate(parley_fanout_latency_seconds_bucket[1m])))");
     expect(Number.isFinite(p99) && p99 > 0 && p99 < 2.5).toBe(true);
+    expect(await prometheus.value('sum(rate(parley_publish_hook_calls_total{outcome="allow"}[1m]))')).toBeGreaterThan(0);
+    const hookP99 = await prometheus.value("histogram_quantile(0.99, sum by (le) (rate(parley_publish_hook_duration_seconds_bucket[1m])))");
+    expect(Number.isFinite(hookP99) && hookP99 > 0 && hookP99 < 1).toBe(true);
+    expect(await prometheus.value('sum(rate(parley_webhook_deliveries_total{outcome="delivered"}[1m]))')).toBeGreaterThan(0);
   });
 
   it("Prometheus evaluates every alert rule without error, and none fires on a healthy cluster", async () => {
+    // The gateways share the webhook dispatcher's shards out once they see each other: all held.
+    await waitUntil(
+      `the ${OUTBOX_SHARDS} webhook shards to be held`,
+      async () =>
+        (await prometheus.value("sum(parley_webhook_shards)")) === OUTBOX_SHARDS && (await prometheus.value("max(parley_webhook_outbox_shards)")) === OUTBOX_SHARDS,
+      15_000,
+      250,
+    );
+    const since = Date.now();
     const rules = await waitUntil(
-      "every rule to be evaluated",
+      "every rule to be evaluated (again, since the shards were seen held)",
       async () => {
         const all = await prometheus.rules();
-        return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith("0001")) ? all : undefined;
+        return all.length > 0 && all.every((r) => Date.parse(r.lastEvaluation) > since) ? all : undefined;
       },
       10_000,
       250,

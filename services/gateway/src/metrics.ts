@@ -124,6 +124,11 @@ export function createMetrics() {
       help: "Webhook dispatcher shards this node holds",
       registers,
     }),
+    webhookShardCount: new Gauge({
+      name: "parley_webhook_outbox_shards",
+      help: "Shards the webhook outbox index is split in (0 without webhooks): each must be held by one gateway, or its rooms' events wait",
+      registers,
+    }),
     httpNotFound: new Counter({
       name: "parley_http_not_found_total",
       help: "HTTP requests on the public port that matched no route (404), malformed WebSocket handshakes included",
@@ -207,6 +212,7 @@ function zeroLabelledCounters(metrics: {
   apiRejected: Counter<"reason">;
   serverApiRequests: Counter<"operation" | "outcome">;
   webhookDeliveries: Counter<"outcome">;
+  publishHookCalls: Counter<"outcome">;
   resumes: Counter<"outcome">;
   mentions: Counter;
   gapRepairs: Counter<"outcome">;
@@ -218,6 +224,7 @@ function zeroLabelledCounters(metrics: {
   for (const reason of ["auth", "forbidden", "rate_limited", "bad_request"]) metrics.apiRejected.inc({ reason }, 0);
   for (const outcome of ["recovered", "lost"]) metrics.resumes.inc({ outcome }, 0);
   for (const outcome of ["delivered", "failed", "dead", "replayed"]) metrics.webhookDeliveries.inc({ outcome }, 0);
+  for (const outcome of ["allow", "reject", "replace", "timeout", "error"]) metrics.publishHookCalls.inc({ outcome }, 0);
   for (const operation of Object.keys(serverOperations)) {
     for (const outcome of ["ok", ...Object.values(ApiErrorCode)]) metrics.serverApiRequests.inc({ operation, outcome }, 0);
   }

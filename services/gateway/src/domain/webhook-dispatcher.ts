@@ -81,6 +81,7 @@ export class WebhookDispatcher {
   constructor(private readonly deps: WebhookDispatcherDeps) {}
 
   start(): void {
+    this.deps.metrics.webhookShardCount.set(this.deps.outbox.shards);
     const claim = (): void => {
       this.claim().catch((err: unknown) => this.deps.log.warn({ err }, "webhook shard claim failed"));
     };
