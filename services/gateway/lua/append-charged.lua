@@ -11,8 +11,8 @@ local interval_ms, burst, outbox_max = tonumber(ARGV[7]), tonumber(ARGV[8]), ARG
 --#include lib/room-log.lua
 
 local epoch = ensure_epoch(meta_key, log_key, new_epoch, room_ttl)
-local seen = stored_offset(cid_key, epoch)
-if seen then return {epoch, seen, 1} end
+local seen_epoch, seen = stored_offset(cid_key, meta_key, epoch)
+if seen then return {seen_epoch, seen, 1} end
 if not take_token(bucket_key, interval_ms, burst) then return {epoch, 0, 2} end
 local keys = {meta = meta_key, log = log_key, cid = cid_key, channel = channel, outbox = outbox_key}
 local offset, frame = append_and_publish(keys, epoch, frame_head, room_ttl, history_size, cid_ttl, publish_cmd, outbox_max)

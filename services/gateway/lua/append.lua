@@ -7,8 +7,8 @@ local history_size, cid_ttl, publish_cmd, outbox_max = ARGV[4], ARGV[5], ARGV[6]
 --#include lib/room-log.lua
 
 local epoch = ensure_epoch(meta_key, log_key, new_epoch, room_ttl)
-local seen = stored_offset(cid_key, epoch)
-if seen then return {epoch, seen, 1} end
+local seen_epoch, seen = stored_offset(cid_key, meta_key, epoch)
+if seen then return {seen_epoch, seen, 1} end
 local keys = {meta = meta_key, log = log_key, cid = cid_key, channel = channel, outbox = outbox_key}
 local offset, frame = append_and_publish(keys, epoch, frame_head, room_ttl, history_size, cid_ttl, publish_cmd, outbox_max)
 return {epoch, offset, 0, frame}

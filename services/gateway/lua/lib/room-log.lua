@@ -1,23 +1,63 @@
--- A room's stream: a `meta` hash (epoch, seq) and a capped list `log` of frames, newest at the
--- tail. A missing meta hash means the room's history is gone (expired or wiped), so the room
+-- A room's stream: a `meta` hash (epoch, seq, rid) and a capped list `log` of frames, newest at
+-- the tail. A missing meta hash means the room's history is gone (expired or wiped), so the room
 -- starts a new epoch and whatever is left of its log is dropped.
+--
+-- Fencing (docs/RELIABILITY.md, "Failover"): `rid` is the replication id of the primary that
+-- last wrote the room. Replication is asynchronous, so a replica promoted to primary may lack the
+-- old primary's last writes, which clients may already have seen (published at append time):
+-- continuing the epoch would give the next message an offset they hold with other content, and
+-- the SDK would drop it as a duplicate. A promoted server cannot tell which rooms lost writes, so
+-- a room last written under another replication id, on a server that was promoted since
+-- (master_replid2 set), starts a new epoch: members get `loss` instead of silent divergence.
+-- The old epoch is kept in `pepoch`, so a retried send stored before the failover (its cid key
+-- survived with it, in the same transaction) is answered with its first position, not stored
+-- twice. A server that restarted from its own files (no master_replid2) keeps its rooms' epochs.
 
--- Returns the room's epoch, creating it (as new_epoch) when the room has none.
-local function ensure_epoch(meta_key, log_key, new_epoch, room_ttl)
-  local epoch = redis.call('HGET', meta_key, 'epoch')
-  if epoch then return epoch end
-  redis.call('HSET', meta_key, 'epoch', new_epoch, 'seq', 0)
+local NEVER_PROMOTED = string.rep('0', 40)
+
+-- This server's replication id and the one it followed before its promotion (zeros if none).
+-- INFO is allowed in scripts and costs a few microseconds; reading it here, inside the script
+-- that appends, leaves no window between the check and the write.
+local function replication_ids()
+  local info = redis.call('INFO', 'replication')
+  return string.match(info, 'master_replid:(%x+)'), string.match(info, 'master_replid2:(%x+)')
+end
+
+local function start_epoch(meta_key, log_key, new_epoch, room_ttl, replid)
+  redis.call('HSET', meta_key, 'epoch', new_epoch, 'seq', 0, 'rid', replid)
   redis.call('DEL', log_key)
   redis.call('EXPIRE', meta_key, room_ttl)
   return new_epoch
 end
 
--- The offset a (user, cid) was stored at in this epoch, or nil: a retry is answered with it.
-local function stored_offset(cid_key, epoch)
+-- Returns the room's epoch, creating it (as new_epoch) when the room has none, or when the
+-- room's counter may have gone back in a failover (see above).
+local function ensure_epoch(meta_key, log_key, new_epoch, room_ttl)
+  local meta = redis.call('HMGET', meta_key, 'epoch', 'rid')
+  local epoch, written_by = meta[1], meta[2]
+  local replid, promoted_from = replication_ids()
+  if not epoch then return start_epoch(meta_key, log_key, new_epoch, room_ttl, replid) end
+  if written_by == replid then return epoch end
+  if written_by and promoted_from ~= NEVER_PROMOTED then
+    redis.call('HSET', meta_key, 'pepoch', epoch)
+    return start_epoch(meta_key, log_key, new_epoch, room_ttl, replid)
+  end
+  -- Written before fencing existed, or this server restarted (its replication id is new).
+  redis.call('HSET', meta_key, 'rid', replid)
+  return epoch
+end
+
+-- The position a (user, cid) was stored at, in this epoch or the one a failover fenced off, or
+-- nil: a retry is answered with it. Returns epoch, offset.
+local function stored_offset(cid_key, meta_key, epoch)
   local seen = redis.call('GET', cid_key)
   if not seen then return nil end
   local sep = string.find(seen, ':', 1, true)
-  if sep and string.sub(seen, 1, sep - 1) == epoch then return tonumber(string.sub(seen, sep + 1)) end
+  if not sep then return nil end
+  local seen_epoch = string.sub(seen, 1, sep - 1)
+  if seen_epoch == epoch or seen_epoch == redis.call('HGET', meta_key, 'pepoch') then
+    return seen_epoch, tonumber(string.sub(seen, sep + 1))
+  end
   return nil
 end
 

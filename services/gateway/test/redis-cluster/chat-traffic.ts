@@ -37,24 +37,33 @@ export interface TrafficOptions {
   readonly pauseMs: number;
 }
 
-/** What the audit found; every count but `acked`, `stored` and `delivered` must be 0. */
+/** What the audit found; every count but `acked`, `stored`, `delivered`, `epochChanges` and `lossEvents` must be 0. */
 export interface Audit {
   readonly acked: number;
+  /** Messages in each room's history (its current epoch). */
   readonly stored: number;
-  /** Messages the observers hold, summed over observers and rooms. */
+  /** Acknowledgements in each room's current epoch. */
+  readonly ackedInCurrentEpoch: number;
+  /** Messages the observers hold, summed over observers and rooms (every epoch). */
   readonly delivered: number;
   readonly failed: number;
   readonly unsettled: number;
-  /** Stored messages an observer does not hold. */
+  /** Stored messages (current epoch) an observer does not hold. */
   readonly missing: number;
-  /** Messages an observer holds twice, or out of offset order. */
+  /** Messages acknowledged in an earlier epoch (history of it is gone) that an observer does not hold with their text. */
+  readonly ackedLost: number;
+  /** Messages an observer holds twice, or out of offset order, within one epoch. */
   readonly duplicatedOrReordered: number;
-  /** Acknowledged messages absent from history, or stored under another text. */
+  /** Acknowledged messages of the current epoch absent from history, or stored under another text. */
   readonly ackMismatches: number;
-  /** Epochs seen per room beyond the first (history lost). */
+  /** One (room, epoch, offset) seen with two different texts by observers and senders: an offset reused. */
+  readonly divergent: number;
+  /** Epochs observers saw per room beyond the first (the room was fenced or its history lost). */
   readonly epochChanges: number;
   /** `loss` events the SDK senders reported. */
   readonly lossEvents: number;
+  /** Senders that reported no `loss` for a room whose epoch changed (a silent reset). */
+  readonly silentResets: number;
 }
 
 export class ChatTraffic {
@@ -180,40 +189,57 @@ export class ChatTraffic {
 
   async audit(): Promise<Audit> {
     const sends = this.senders.flatMap((s) => s.sends);
-    let stored = 0;
-    let delivered = 0;
-    let missing = 0;
-    let duplicatedOrReordered = 0;
-    let ackMismatches = 0;
-    let epochChanges = 0;
+    const tally = { stored: 0, ackedInCurrentEpoch: 0, delivered: 0, missing: 0, ackedLost: 0, duplicatedOrReordered: 0, ackMismatches: 0, epochChanges: 0, silentResets: 0 };
+    const texts = new Map<string, string>();
+    let divergent = 0;
+    const witness = (room: string, m: { readonly epoch: string; readonly offset: number; readonly text: string }): void => {
+      const key = `${room} ${m.epoch}#${m.offset}`;
+      const text = m.text;
+      const known = texts.get(key);
+      if (known === undefined) texts.set(key, text);
+      else if (known !== text) divergent += 1;
+    };
     for (const room of this.rooms) {
       const history = await this.history(room);
-      stored += history.length;
-      const epochs = new Set(history.map((m) => m.epoch));
-      epochChanges += epochs.size - 1;
+      tally.stored += history.length;
+      const current = history[0]?.epoch;
       const textAt = new Map(history.map((m) => [m.offset as number, m.text as string]));
-      for (const s of sends) {
-        if (s.room !== room || s.ack === undefined) continue;
-        if (textAt.get(s.ack.offset) !== s.text) ackMismatches += 1;
-      }
+      const acked = sends.filter((s) => s.room === room && s.ack !== undefined);
+      const epochsSeen = new Set<string>();
       for (const o of this.observers) {
-        const offsets = o.messages(room).map((m) => m.offset);
-        delivered += offsets.length;
-        for (let i = 1; i < offsets.length; i++) if ((offsets[i] as number) <= (offsets[i - 1] as number)) duplicatedOrReordered += 1;
-        const held = new Set(offsets);
-        for (const m of history) if (!held.has(m.offset as number)) missing += 1;
+        const held = o.messages(room);
+        tally.delivered += held.length;
+        const last = new Map<string, number>();
+        for (const m of held) {
+          witness(room, m);
+          epochsSeen.add(m.epoch);
+          const previous = last.get(m.epoch);
+          if (previous !== undefined && m.offset <= previous) tally.duplicatedOrReordered += 1;
+          last.set(m.epoch, m.offset);
+        }
+        const byKey = new Map(held.map((m) => [`${m.epoch}#${m.offset}`, m.text]));
+        for (const m of history) if (!byKey.has(`${m.epoch as string}#${m.offset as number}`)) tally.missing += 1;
+        for (const s of acked) {
+          const ack = s.ack as SendResult;
+          if (ack.epoch !== current && byKey.get(`${ack.epoch}#${ack.offset}`) !== s.text) tally.ackedLost += 1;
+        }
       }
+      for (const s of this.senders) for (const m of s.received) if (m.room === room) witness(room, m);
+      for (const s of acked) {
+        const ack = s.ack as SendResult;
+        if (ack.epoch !== current) continue;
+        tally.ackedInCurrentEpoch += 1;
+        if (textAt.get(ack.offset) !== s.text) tally.ackMismatches += 1;
+      }
+      tally.epochChanges += Math.max(0, epochsSeen.size - 1);
+      if (epochsSeen.size > 1) for (const s of this.senders) if (!s.losses.some((l) => l.room === room)) tally.silentResets += 1;
     }
     return {
+      ...tally,
       acked: sends.filter((s) => s.status === "acked").length,
-      stored,
-      delivered,
       failed: sends.filter((s) => s.status === "failed").length,
       unsettled: sends.filter((s) => s.status === "pending").length,
-      missing,
-      duplicatedOrReordered,
-      ackMismatches,
-      epochChanges,
+      divergent,
       lossEvents: this.senders.reduce((n, s) => n + s.losses.length, 0),
     };
   }

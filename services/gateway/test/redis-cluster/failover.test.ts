@@ -8,8 +8,12 @@ import { ReadyzWatch, readyz, roomsOnDistinctMasters } from "./cluster-watch.js"
 /*
  * A Redis Cluster master is killed (SIGKILL) while messages flow: its replica takes over, the
  * gateways follow (commands through MOVED, sharded subscriptions through the subscriber group),
- * refill what their relay missed, and the old master, restarted, rejoins as a replica. Every
- * acknowledged message is stored once and reaches every member once, in order.
+ * refill what their relay missed, and the old master, restarted, rejoins as a replica.
+ *
+ * Replication is asynchronous, so the promoted replica may lack the last messages the old master
+ * acknowledged and published. The hot room is fenced (lua/lib/room-log.lua): it starts a new
+ * epoch on the promoted master, so no offset is handed out twice, and every SDK member hears
+ * `loss`. Every acknowledged message of either epoch reaches every member once, in order.
  */
 
 const TRAFFIC = { window: 4, pauseMs: 10 };
@@ -32,7 +36,7 @@ afterAll(async () => {
 });
 
 describe("Redis Cluster master failover under traffic", () => {
-  it("delivers every acknowledged message exactly once to every member across a failover and the old master's return", async () => {
+  it("fences the hot room into a new epoch (every member told), never reuses an offset, and delivers every acknowledged message once across the failover and the old master's return", async () => {
     const c = cluster as TestCluster;
     const redis = c.redisCluster;
     if (redis === undefined) throw new Error("no redis cluster");
@@ -66,9 +70,10 @@ describe("Redis Cluster master failover under traffic", () => {
     const audit = await t.audit();
     const repairs = (await Promise.all(c.nodes.map((g) => g.metric("parley_gap_repairs_total")))).reduce((a, b) => a + b, 0);
     console.log(`failover: ${JSON.stringify({ ...audit, gapRepairs: repairs })}`);
-    expect(audit).toMatchObject({ failed: 0, unsettled: 0, missing: 0, duplicatedOrReordered: 0, ackMismatches: 0, epochChanges: 0, lossEvents: 0 });
-    expect(audit.stored).toBe(audit.acked);
-    expect(audit.delivered).toBe(audit.stored * c.nodes.length);
+    expect(audit).toMatchObject({ failed: 0, unsettled: 0, missing: 0, duplicatedOrReordered: 0, ackMismatches: 0, divergent: 0, silentResets: 0 });
+    // The hot room only: the calm room's master never changed.
+    expect(audit.epochChanges).toBe(1);
+    expect(audit.stored).toBe(audit.ackedInCurrentEpoch);
     expect(c.errorLines()).toEqual([]);
   }, 180_000);
 });

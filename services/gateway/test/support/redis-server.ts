@@ -10,6 +10,8 @@ export interface RedisServerOptions {
   /** Keep data across restarts with AOF (default: no persistence at all). */
   readonly appendOnly?: boolean;
   readonly port?: number;
+  /** Starts as a replica of the Redis on this loopback port. */
+  readonly replicaOf?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export class RedisServer {
       "--appendfsync", "always",
       "--protected-mode", "no",
       "--loglevel", "warning",
+      ...(this.options.replicaOf === undefined ? [] : ["--replicaof", "127.0.0.1", String(this.options.replicaOf)]),
     ];
     this.proc = spawn("redis-server", args, { stdio: ["ignore", "ignore", "inherit"] });
     reapOnExit(this.proc);
