@@ -143,6 +143,11 @@ export interface PresenceConfig {
   readonly heartbeatMs: number;
   /** A node whose heartbeat is older than this is considered dead and its users removed. */
   readonly nodeTtlMs: number;
+  /**
+   * `PARLEY_PRESENCE_LEGACY_KEYS`: also keep the presence keys of gateways before per-node room
+   * shards (`{nodes}:rooms:<node>`, `{rooms}:all`), for a rolling upgrade (docs/OPERATIONS.md).
+   */
+  readonly legacyKeys: boolean;
 }
 
 export interface DrainConfig {
@@ -381,7 +386,7 @@ export function loadConfig(env: Env = process.env): Config {
       commandTimeoutMs: r.int("PARLEY_REDIS_TIMEOUT_MS", 2000, 50, 60_000),
       probeMs: r.int("PARLEY_REDIS_PROBE_MS", 1000, 0, 600_000),
     },
-    presence: { heartbeatMs, nodeTtlMs },
+    presence: { heartbeatMs, nodeTtlMs, legacyKeys: r.bool("PARLEY_PRESENCE_LEGACY_KEYS", false) },
     conversations: {
       presenceGraceMs: r.int("PARLEY_PRESENCE_GRACE_MS", 3000, 0, 600_000),
       receipts: r.bool("PARLEY_RECEIPTS", true),

@@ -132,7 +132,10 @@ export interface Presence {
   members(room: string): Promise<string[]>;
   /** Whether the user is in the room on any node. */
   isPresent(room: string, user: string): Promise<boolean>;
-  /** Rooms with at least one present user anywhere (includes `ONLINE_ROOM` while anyone is online). */
+  /**
+   * Rooms with at least one present user on any started node (includes `ONLINE_ROOM` while
+   * anyone is online). Its cost grows with the live rooms and nodes, never with rooms ever seen.
+   */
   rooms(): Promise<string[]>;
   /** Live nodes with their connection counts, as last reported by their heartbeats. */
   nodes(): Promise<NodeInfo[]>;

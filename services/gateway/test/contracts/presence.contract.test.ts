@@ -67,6 +67,9 @@ describe.each(backends)("Presence contract: $name", (factory) => {
   });
 
   it("lists members (sorted) and the rooms that have anyone in them", async () => {
+    // Rooms are found through the nodes that heart-beat, as every gateway does from its start.
+    n1.presence.start(() => ({ connections: 1 }));
+    n2.presence.start(() => ({ connections: 1 }));
     await n1.presence.add("zeta", "zoe");
     await n2.presence.add("zeta", "adam");
     await n1.presence.add("alpha", "zoe");

@@ -11,8 +11,8 @@ export class MemoryBackend {
   /** room -> user -> nodes that hold the user in the room */
   readonly presence = new Map<string, Map<string, Set<string>>>();
   readonly nodes = new Map<string, { lastSeen: number; connections: number }>();
-  /** Rooms each node holds someone in, for reaping a dead node. */
-  readonly nodeRooms = new Map<string, Set<string>>();
+  /** node -> room -> how many users the node holds there: for reaping a dead node; a room leaves with its last user. */
+  readonly nodeRooms = new Map<string, Map<string, number>>();
   /** Shared rate buckets: key -> theoretical arrival time, ms (see MemoryRateLimiter). */
   readonly rates = new Map<string, number>();
   /** Bans and token revocations (see MemoryModeration): key -> value, with its expiry (ms). */

@@ -28,13 +28,14 @@ export class MemoryPresence implements Presence {
       users.set(user, nodes);
     }
     const first = nodes.size === 0;
+    if (nodes.has(this.nodeId)) return Promise.resolve(false);
     nodes.add(this.nodeId);
     let rooms = this.backend.nodeRooms.get(this.nodeId);
     if (rooms === undefined) {
-      rooms = new Set();
+      rooms = new Map();
       this.backend.nodeRooms.set(this.nodeId, rooms);
     }
-    rooms.add(room);
+    rooms.set(room, (rooms.get(room) ?? 0) + 1);
     return Promise.resolve(first);
   }
 
@@ -46,10 +47,21 @@ export class MemoryPresence implements Presence {
     const users = this.backend.presence.get(room);
     const nodes = users?.get(user);
     if (users === undefined || nodes === undefined || !nodes.delete(node)) return false;
+    this.unlist(node, room);
     if (nodes.size > 0) return false;
     users.delete(user);
     if (users.size === 0) this.backend.presence.delete(room);
     return true;
+  }
+
+  /** One user fewer held by `node` in `room`; the room leaves the node's list with its last user. */
+  private unlist(node: string, room: string): void {
+    const rooms = this.backend.nodeRooms.get(node);
+    const held = rooms?.get(room);
+    if (rooms === undefined || held === undefined) return;
+    if (held > 1) rooms.set(room, held - 1);
+    else rooms.delete(room);
+    if (rooms.size === 0) this.backend.nodeRooms.delete(node);
   }
 
   members(room: string): Promise<string[]> {
@@ -93,7 +105,7 @@ export class MemoryPresence implements Presence {
     for (const [node, info] of this.backend.nodes) {
       if (now - info.lastSeen <= this.config.nodeTtlMs) continue;
       this.backend.nodes.delete(node);
-      for (const room of this.backend.nodeRooms.get(node) ?? []) {
+      for (const room of [...(this.backend.nodeRooms.get(node)?.keys() ?? [])]) {
         const gone = [...(this.backend.presence.get(room)?.keys() ?? [])].filter((user) => this.removeFrom(room, user, node));
         if (gone.length > 0) this.reaped(room, gone);
       }

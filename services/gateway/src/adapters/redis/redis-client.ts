@@ -15,7 +15,7 @@ export interface ScriptCommands {
   parleyHistory(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>;
   parleyPresenceAdd(users: string, node: string, outbox: string, user: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
   parleyPresenceRemove(users: string, node: string, outbox: string, user: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
-  parleyPresenceReap(users: string, node: string, outbox: string, room: string, outboxMax: number, ttl: number): Promise<Reply>;
+  parleyPresenceReap(users: string, node: string, outbox: string, room: string, outboxMax: number, ttl: number, batch: number): Promise<Reply>;
   parleyOutboxRelease(index: string, room: string, seenScore: number): Promise<Reply>;
   parleyShardClaim(owner: string, node: string, ttlMs: number): Promise<Reply>;
   parleyShardRelease(owner: string, node: string): Promise<Reply>;

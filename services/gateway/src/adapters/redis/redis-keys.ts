@@ -70,7 +70,11 @@ export class RedisKeys {
     return `${this.prefix}{${room}}:pn:${node}`;
   }
 
-  /** Node heartbeats (sorted by last beat, ms) and their reported stats share one slot. */
+  /**
+   * Node heartbeats (sorted by last beat, ms) and their reported stats share one slot: written
+   * once per heartbeat per node and read by `/api/nodes`, so their load grows with the number of
+   * gateways only, never with users or rooms.
+   */
   nodes(): string {
     return `${this.prefix}{nodes}:beat`;
   }
@@ -79,11 +83,29 @@ export class RedisKeys {
     return `${this.prefix}{nodes}:info`;
   }
 
-  nodeRooms(node: string): string {
+  /**
+   * One shard of the rooms a node holds users in (redis-node-rooms.ts): each node's list is
+   * spread over NODE_ROOM_SHARDS slots by room, so no slot takes every node's joins.
+   */
+  nodeRooms(node: string, shard: number): string {
+    return `${this.prefix}{nr:${node}:${shard}}:rooms`;
+  }
+
+  /** Who is reaping a dead node (value: the reaper's node id; expires unless renewed). */
+  reaper(node: string): string {
+    return `${this.prefix}{nodes}:reaper:${node}`;
+  }
+
+  /**
+   * The layout before NODE_ROOM_SHARDS (one set per node, and one index of rooms with members,
+   * each on one slot): read when reaping a node of an older version, written only with
+   * `PARLEY_PRESENCE_LEGACY_KEYS=1` during a rolling upgrade (docs/OPERATIONS.md).
+   */
+  legacyNodeRooms(node: string): string {
     return `${this.prefix}{nodes}:rooms:${node}`;
   }
 
-  rooms(): string {
+  legacyRooms(): string {
     return `${this.prefix}{rooms}:all`;
   }
 

@@ -1,6 +1,7 @@
 import type { DeadLetter, Outbox, OutboxEvent, OutboxRoom } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
 import type { RedisKeys } from "./redis-keys.js";
+import { shardOf } from "./redis-shard.js";
 
 /** Dispatcher shards: each is one sorted set of rooms, on its own slot (`{wh:<n>}`). */
 export const OUTBOX_SHARDS = 16;
@@ -123,9 +124,7 @@ export class RedisOutbox implements Outbox {
 
 /** The index shard of a room (FNV-1a of the name). */
 export function outboxShard(room: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < room.length; i++) hash = Math.imul(hash ^ room.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % OUTBOX_SHARDS;
+  return shardOf(room, OUTBOX_SHARDS);
 }
 
 function toEvent(entry: string, fields: string[]): OutboxEvent {

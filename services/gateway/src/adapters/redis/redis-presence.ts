@@ -3,19 +3,24 @@ import type { PresenceConfig } from "../../config.js";
 import type { NodeInfo, NodeStats, Presence, ReapedHandler } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
 import type { RedisKeys } from "./redis-keys.js";
+import { nodeRoomSets, RedisNodeRooms, scanSet } from "./redis-node-rooms.js";
 import type { RedisOutbox } from "./redis-outbox.js";
+import { RedisReaper } from "./redis-reaper.js";
 
 /**
- * Cluster-wide presence in Redis. Per room: a hash user -> number of nodes holding the user,
- * and per node a set of the users it holds. Nodes heart-beat into a sorted set scored by the
- * Redis clock; every node reaps nodes whose beat is older than `nodeTtlMs`, atomically per room,
- * so each removal is reported (`left`) by exactly one survivor.
+ * Cluster-wide presence in Redis. Per room (on the room's slot): a hash user -> number of nodes
+ * holding the user, and per node a set of the users it holds; both vanish with the room's last
+ * user. Per node: the rooms it holds users in (RedisNodeRooms, sharded over slots), so a survivor
+ * can reap it. Nodes heart-beat into a sorted set scored by the Redis clock; a survivor reaps a
+ * node whose beat is older than `nodeTtlMs` (RedisReaper), atomically per room and batch, so
+ * each removal is reported (`left`) by exactly one survivor.
  */
 export class RedisPresence implements Presence {
   private reaped: ReapedHandler = () => undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** What this node has added, to re-assert if it was reaped while cut off from Redis. */
-  private readonly held = new Map<string, Set<string>>();
+  /** What this node holds, listed in Redis, and re-asserted if it was reaped while cut off. */
+  private readonly held: RedisNodeRooms;
+  private readonly reaper: RedisReaper;
 
   constructor(
     private readonly redis: ParleyRedis,
@@ -25,7 +30,12 @@ export class RedisPresence implements Presence {
     private readonly log: Logger,
     /** Webhook events: the presence scripts record joins, leaves, online and offline in it. */
     private readonly outbox: RedisOutbox,
-  ) {}
+  ) {
+    const occupied = async (room: string): Promise<boolean> => (await this.redis.hlen(this.keys.presenceUsers(room))) > 0;
+    this.held = new RedisNodeRooms(redis, keys, nodeId, config.legacyKeys, occupied);
+    const emptied = (room: string): Promise<void> => this.held.dropFromLegacyIndex(room);
+    this.reaper = new RedisReaper(redis, keys, nodeId, config.nodeTtlMs, outbox, log, () => this.reaped, emptied);
+  }
 
   /** The outbox arguments of a presence script for `room` (after touching the room's lease). */
   private async outboxArgs(room: string): Promise<[string, number, number]> {
@@ -34,49 +44,20 @@ export class RedisPresence implements Presence {
   }
 
   async add(room: string, user: string): Promise<boolean> {
-    let users = this.held.get(room);
-    if (users === undefined) {
-      users = new Set();
-      this.held.set(room, users);
-    }
-    users.add(user);
-    const first = await this.addToRedis(room, user);
-    return Number(first) === 1;
+    return Number(await this.held.add(room, user, () => this.addToRedis(room, user))) === 1;
   }
 
-  /**
-   * The room goes into this node's room list before the user goes in, so a node that dies in
-   * between leaves at worst a room with nothing to reap, never a user no one will reap. The
-   * room index is updated after, so a concurrent `remove` on another node cannot drop it.
-   */
   private async addToRedis(room: string, user: string): Promise<unknown> {
-    await this.redis.sadd(this.keys.nodeRooms(this.nodeId), room);
     const [outbox, max, ttl] = await this.outboxArgs(room);
-    const first = await this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
-    await this.redis.sadd(this.keys.rooms(), room);
-    return first;
+    return this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
   }
 
   async remove(room: string, user: string): Promise<boolean> {
-    const users = this.held.get(room);
-    users?.delete(user);
-    if (users?.size === 0) this.held.delete(room);
-    const [outbox, max, ttl] = await this.outboxArgs(room);
-    const last = await this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
-    if (Number(last) === 1) await this.dropEmptyRoom(room);
+    const last = await this.held.remove(room, user, async () => {
+      const [outbox, max, ttl] = await this.outboxArgs(room);
+      return this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
+    });
     return Number(last) === 1;
-  }
-
-  /**
-   * Takes an empty room out of the room index. The index lives on another slot than the room,
-   * so this cannot be one script: a user added elsewhere between the check and the SREM is
-   * caught by the second check, which puts the room back.
-   */
-  private async dropEmptyRoom(room: string): Promise<void> {
-    const users = this.keys.presenceUsers(room);
-    if ((await this.redis.hlen(users)) > 0) return;
-    await this.redis.srem(this.keys.rooms(), room);
-    if ((await this.redis.hlen(users)) > 0) await this.redis.sadd(this.keys.rooms(), room);
   }
 
   async members(room: string): Promise<string[]> {
@@ -87,8 +68,28 @@ export class RedisPresence implements Presence {
     return (await this.redis.hexists(this.keys.presenceUsers(room), user)) === 1;
   }
 
+  /**
+   * The rooms listed by the nodes in the heartbeat set (live, or dead and not yet reaped), read in
+   * bounded SSCAN batches: its cost grows with the nodes and the live rooms, never with the rooms
+   * ever seen. A gateway of the older layout keeps the legacy index; its rooms are included when
+   * someone is still in them.
+   */
   async rooms(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.rooms())).sort();
+    const nodes = await this.redis.zrange(this.keys.nodes(), "0", "-1");
+    const rooms = new Set<string>();
+    const collect = (members: string[]): Promise<void> => {
+      for (const room of members) rooms.add(room);
+      return Promise.resolve();
+    };
+    await Promise.all(nodes.flatMap((node) => nodeRoomSets(this.keys, node).map((set) => scanSet(this.redis, set, collect))));
+    await scanSet(this.redis, this.keys.legacyRooms(), async (members) => {
+      const fresh = members.filter((room) => !rooms.has(room));
+      const sizes = await Promise.all(fresh.map((room) => this.redis.hlen(this.keys.presenceUsers(room))));
+      fresh.forEach((room, i) => {
+        if ((sizes[i] ?? 0) > 0) rooms.add(room);
+      });
+    });
+    return [...rooms].sort();
   }
 
   async nodes(): Promise<NodeInfo[]> {
@@ -134,33 +135,17 @@ export class RedisPresence implements Presence {
       this.config.nodeTtlMs,
     )) as [number, string[]];
     if (Number(wasMissing) === 1 && this.held.size > 0) await this.reassert();
-    for (const node of dead) if (node !== this.nodeId) await this.reap(node);
+    for (const node of dead) if (node !== this.nodeId) this.reaper.reap(node);
+    await this.held.retryStale();
   }
 
-  /** We were reaped (cut off too long) or Redis lost its data: put our users back. */
+  /** We were reaped (cut off too long) or Redis lost its data: put our rooms and users back. */
   private async reassert(): Promise<void> {
     this.log.warn({ rooms: this.held.size }, "presence missing in Redis; re-asserting this node's users");
-    for (const [room, users] of this.held) {
-      for (const user of users) await this.addToRedis(room, user);
+    this.held.relistAll();
+    for (const [room, users] of this.held.entries()) {
+      for (const user of [...users]) await this.held.add(room, user, () => this.addToRedis(room, user));
     }
-  }
-
-  private async reap(node: string): Promise<void> {
-    const rooms = await this.redis.smembers(this.keys.nodeRooms(node));
-    for (const room of rooms) {
-      const [outbox, max, ttl] = await this.outboxArgs(room);
-      const gone = (await this.redis.parleyPresenceReap(this.keys.presenceUsers(room), this.keys.presenceNode(room, node), outbox, room, max, ttl)) as string[];
-      if (gone.length > 0) {
-        this.log.info({ node, room, users: gone.length }, "reaped users of a dead node");
-        await this.dropEmptyRoom(room);
-        this.reaped(room, gone);
-      }
-    }
-    await Promise.all([
-      this.redis.del(this.keys.nodeRooms(node)),
-      this.redis.zrem(this.keys.nodes(), node),
-      this.redis.hdel(this.keys.nodeInfo(), node),
-    ]);
   }
 
   /**
@@ -176,7 +161,8 @@ export class RedisPresence implements Presence {
     await Promise.all([
       this.redis.zrem(this.keys.nodes(), this.nodeId),
       this.redis.hdel(this.keys.nodeInfo(), this.nodeId),
-      this.redis.del(this.keys.nodeRooms(this.nodeId)),
+      // Empty unless an unlisting failed; one key per call (the shards are on different slots).
+      ...nodeRoomSets(this.keys, this.nodeId).map((set) => this.redis.del(set)),
     ]).catch(() => undefined);
   }
 }
