@@ -332,10 +332,17 @@ describe("live: redis + 3 gateways + HAProxy + Prometheus, as local processes", 
       10_000,
       250,
     );
-    const names = ((await readYaml(path(ALERTS))) as RuleFile).groups.flatMap((g) => g.rules.map((r) => r.alert));
+    const shipped = ((await readYaml(path(ALERTS))) as RuleFile).groups.flatMap((g) => g.rules);
+    const names = shipped.map((r) => r.alert);
     expect(rules.map((r) => r.name).sort()).toEqual([...names].sort());
     expect(rules.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
-    expect((await prometheus.alerts()).filter((a) => a.state !== "inactive")).toEqual([]);
+    // A latency or event-loop alert measures the machine as much as the cluster: on a busy 2-core
+    // CI machine a healthy cluster's p99 can pass 50 ms, so such an alert may be pending (its
+    // `for:` has not run out). It must never fire, and every other alert must stay inactive.
+    const machineBound = new Set(shipped.filter((r) => /histogram_quantile|eventloop_lag/.test(r.expr)).map((r) => r.alert));
+    expect(machineBound.has("ParleyFanoutLatencyHigh")).toBe(true);
+    const raised = (await prometheus.alerts()).filter((a) => a.state !== "inactive" && !(a.state === "pending" && machineBound.has(a.labels.alertname)));
+    expect(raised).toEqual([]);
   });
 
   it("draining a gateway: its clients get 1001 and reconnect to the others through HAProxy, and the down alert arms", async () => {

@@ -1,6 +1,14 @@
 import { SUBPROTOCOL, type ClientEnvelope, type ServerEnvelope, type ServerEnvelopeOf } from "@parley/protocol";
 import WebSocket from "ws";
 
+/**
+ * How long a reply may take before a test fails. A healthy gateway answers in milliseconds; this
+ * bound only has to separate "never answers" from "answers late on a machine at load 10+ on 2
+ * cores" (a fresh-clone CI run beside a CPU burner once saw a cold gateway's first join take
+ * more than 5 s).
+ */
+const REPLY_TIMEOUT_MS = 15_000;
+
 export type Received = ServerEnvelope & Record<string, unknown>;
 export type ReceivedMsg = ServerEnvelopeOf<"msg"> & Record<string, unknown>;
 
@@ -46,7 +54,7 @@ export class TestClient {
     const ws = new WebSocket(`${url}/ws?${query}`, who.protocol ?? SUBPROTOCOL, who.origin !== undefined ? { origin: who.origin } : {});
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("connect timed out")), 5000);
+      const timer = setTimeout(() => reject(new Error("connect timed out")), REPLY_TIMEOUT_MS);
       ws.once("error", (err) => {
         clearTimeout(timer);
         reject(err);
@@ -79,14 +87,14 @@ export class TestClient {
   }
 
   /** The first message (already received or future) that matches, within `timeoutMs`. */
-  next(match: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
+  next(match: (m: Received) => boolean, timeoutMs = REPLY_TIMEOUT_MS): Promise<Received> {
     const seen = this.received.find(match);
     if (seen !== undefined) return Promise.resolve(seen);
     return this.waitNew(match, timeoutMs);
   }
 
   /** The next message received from now on that matches, within `timeoutMs`. */
-  waitNew(match: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
+  waitNew(match: (m: Received) => boolean, timeoutMs = REPLY_TIMEOUT_MS): Promise<Received> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
@@ -117,7 +125,7 @@ export class TestClient {
     return this.received.filter((m): m is ReceivedMsg => m.type === "msg" && (room === undefined || m.room === room));
   }
 
-  waitClosed(timeoutMs = 5000): Promise<number> {
+  waitClosed(timeoutMs = REPLY_TIMEOUT_MS): Promise<number> {
     return Promise.race([
       this.closed,
       new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs)),
