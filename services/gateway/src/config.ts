@@ -137,6 +137,21 @@ export interface RedisConfig {
    * reconnected) and, on Redis Cluster, the cluster state is checked for readiness; 0 = off.
    */
   readonly probeMs: number;
+  /** `REDIS_SENTINELS`: Sentinel addresses (host:port); the primary is asked of them by name. */
+  readonly sentinels: readonly string[];
+  /** `REDIS_SENTINEL_MASTER`: the primary's name in Sentinel. */
+  readonly sentinelMaster: string;
+  /** `REDIS_SENTINEL_PASSWORD`: the Sentinels' own password, if they require one. */
+  readonly sentinelPassword: string | undefined;
+  /** `REDIS_PASSWORD`: the primary's password in Sentinel mode (with REDIS_URL it is in the URL). */
+  readonly password: string | undefined;
+  /**
+   * `REDIS_WAIT_REPLICAS`: replicas that must hold an append (Redis `WAIT`) before its ack;
+   * 0 acknowledges once the primary has it (asynchronous replication).
+   */
+  readonly waitReplicas: number;
+  /** `REDIS_WAIT_TIMEOUT_MS`: how long an append waits for them before the send fails (`unavailable`). */
+  readonly waitTimeoutMs: number;
 }
 
 export interface PresenceConfig {
@@ -245,6 +260,11 @@ class Reader {
   }
 }
 
+function isHostPort(value: string): boolean {
+  const port = /^.+:(\d{1,5})$/.exec(value)?.[1];
+  return port !== undefined && Number(port) >= 1 && Number(port) <= 65535;
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -308,9 +328,15 @@ export function loadConfig(env: Env = process.env): Config {
   // REDIS_CLUSTER_NODES (seed nodes of a Redis Cluster) takes precedence over REDIS_URL.
   const clusterNodes = (r.raw("REDIS_CLUSTER_NODES") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const node of clusterNodes) {
-    const port = /^.+:(\d{1,5})$/.exec(node)?.[1];
-    if (port === undefined || Number(port) < 1 || Number(port) > 65535) r.problems.push(`REDIS_CLUSTER_NODES entry ${JSON.stringify(node)} must be host:port`);
+    if (!isHostPort(node)) r.problems.push(`REDIS_CLUSTER_NODES entry ${JSON.stringify(node)} must be host:port`);
   }
+  const sentinels = r.list("REDIS_SENTINELS");
+  for (const node of sentinels) if (!isHostPort(node)) r.problems.push(`REDIS_SENTINELS entry ${JSON.stringify(node)} must be host:port`);
+  if (sentinels.length > 0 && clusterNodes.length > 0) r.problems.push("REDIS_SENTINELS and REDIS_CLUSTER_NODES exclude each other: Redis Cluster fails over by itself");
+  const commandTimeoutMs = r.int("PARLEY_REDIS_TIMEOUT_MS", 2000, 50, 60_000);
+  const waitTimeoutMs = r.int("REDIS_WAIT_TIMEOUT_MS", Math.min(1000, Math.floor(commandTimeoutMs / 2)), 1, 60_000);
+  // WAIT blocks the command connection: it must give up well before the command itself times out.
+  if (waitTimeoutMs >= commandTimeoutMs) r.problems.push(`REDIS_WAIT_TIMEOUT_MS (${waitTimeoutMs}) must be below PARLEY_REDIS_TIMEOUT_MS (${commandTimeoutMs})`);
   const redisUrl = r.string("REDIS_URL", "memory");
   if (redisUrl !== "memory" && !/^rediss?:\/\//.test(redisUrl)) {
     r.problems.push(`REDIS_URL=${redisUrl} must be redis://host:port, rediss://..., or memory`);
@@ -325,7 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
   const apiRate = r.number("PARLEY_API_RATE_PER_SECOND", 200, 0, 1_000_000);
 
   const endpoints = readWebhooks(r.raw("PARLEY_WEBHOOKS"), r.raw("PARLEY_WEBHOOKS_FILE"), r.problems);
-  if (endpoints.length > 0 && redisUrl === "memory" && clusterNodes.length === 0) {
+  if (endpoints.length > 0 && redisUrl === "memory" && clusterNodes.length === 0 && sentinels.length === 0) {
     r.problems.push("PARLEY_WEBHOOKS needs Redis (REDIS_URL or REDIS_CLUSTER_NODES): the outbox lives beside the rooms");
   }
   const backoffMs = r.int("PARLEY_WEBHOOK_BACKOFF_MS", 1000, 10, 3_600_000);
@@ -383,8 +409,14 @@ export function loadConfig(env: Env = process.env): Config {
       url: redisUrl,
       clusterNodes,
       keyPrefix: r.string("PARLEY_REDIS_PREFIX", "parley:"),
-      commandTimeoutMs: r.int("PARLEY_REDIS_TIMEOUT_MS", 2000, 50, 60_000),
+      commandTimeoutMs,
       probeMs: r.int("PARLEY_REDIS_PROBE_MS", 1000, 0, 600_000),
+      sentinels,
+      sentinelMaster: r.string("REDIS_SENTINEL_MASTER", "parley"),
+      sentinelPassword: r.raw("REDIS_SENTINEL_PASSWORD"),
+      password: r.raw("REDIS_PASSWORD"),
+      waitReplicas: r.int("REDIS_WAIT_REPLICAS", 0, 0, 100),
+      waitTimeoutMs,
     },
     presence: { heartbeatMs, nodeTtlMs, legacyKeys: r.bool("PARLEY_PRESENCE_LEGACY_KEYS", false) },
     conversations: {

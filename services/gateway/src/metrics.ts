@@ -161,6 +161,11 @@ export function createMetrics() {
       labelNames: ["op"] as const,
       registers,
     }),
+    replicationWaitFailures: new Counter({
+      name: "parley_redis_wait_failures_total",
+      help: "Appends stored by the Redis primary that fewer replicas than REDIS_WAIT_REPLICAS confirmed in time (answered unavailable, not acknowledged)",
+      registers,
+    }),
     gapRepairs: new Counter({
       name: "parley_gap_repairs_total",
       help: "Room publications that arrived out of sequence and were refilled from history, by outcome",

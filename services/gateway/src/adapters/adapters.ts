@@ -28,9 +28,10 @@ export interface Adapters {
   close(): Promise<void>;
 }
 
-/** Chooses the adapters from configuration: in-memory, or Redis (single or cluster). */
+/** Chooses the adapters from configuration: in-memory, or Redis (single, behind Sentinel, or cluster). */
 export async function createAdapters(config: Config, log: Logger): Promise<Adapters> {
-  if (config.redis.url === "memory" && config.redis.clusterNodes.length === 0) return createMemoryAdapters(config);
+  const redis = config.redis;
+  if (redis.url === "memory" && redis.clusterNodes.length === 0 && redis.sentinels.length === 0) return createMemoryAdapters(config);
   // Only loaded when Redis is configured, so memory mode needs nothing else installed.
   const { createRedisAdapters } = await import("./redis/redis-adapters.js");
   return createRedisAdapters(config, log);

@@ -99,7 +99,22 @@ export interface RangeResult {
  * the rate check happens before the append, in the same step where the backend can (one Redis:
  * one script, one round trip), so a send costs one backend round trip however it is limited.
  */
+/**
+ * An append was stored (and published) by the primary, but fewer replicas than required confirmed
+ * it within the wait timeout (REDIS_WAIT_REPLICAS): it is not acknowledged. A retry with the same
+ * cid is answered with the stored position once the replicas have it.
+ */
+export class NotReplicatedError extends Error {
+  constructor(
+    readonly required: number,
+    readonly confirmed: number,
+  ) {
+    super(`stored, but confirmed by ${confirmed} of the ${required} replicas required`);
+  }
+}
+
 export interface Store {
+  /** Rejects with `NotReplicatedError` when replication waits are on and were not met. */
   append(input: AppendInput): Promise<Appended>;
   /** The room's epoch (created if the room has none) and latest offset. */
   head(room: string): Promise<StreamHead>;

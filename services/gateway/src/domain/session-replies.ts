@@ -1,5 +1,6 @@
 import { ErrorCode, type ClientEnvelope, type ServerEnvelope } from "@parley/protocol";
 import type { Metrics } from "../metrics.js";
+import { NotReplicatedError } from "./ports.js";
 import { ABUSE_CLOSE, RequestError, refOf, roomOf } from "./request-errors.js";
 import type { Session } from "./session.js";
 
@@ -43,6 +44,14 @@ export class Replies {
   failed(session: Session, env: ClientEnvelope, err: unknown): void {
     if (err instanceof RequestError) {
       this.reject(session, err.code, err.message, refOf(env), roomOf(env));
+      return;
+    }
+    if (err instanceof NotReplicatedError) {
+      // Stored and published, but not yet safe from a failover: no ack; the client's retry (same
+      // cid) is acknowledged once the replicas have it.
+      this.metrics.replicationWaitFailures.inc();
+      session.log.warn({ required: err.required, confirmed: err.confirmed }, "append not confirmed by enough replicas");
+      this.reject(session, ErrorCode.unavailable, "the message is not yet replicated; retry shortly", refOf(env), roomOf(env));
       return;
     }
     this.metrics.relayErrors.inc({ op: env.type });

@@ -10,7 +10,7 @@ import {
 } from "@parley/protocol";
 import type { Logger } from "pino";
 import type { ServerApiConfig } from "../config.js";
-import type { RateBucket } from "../domain/ports.js";
+import { NotReplicatedError, type RateBucket } from "../domain/ports.js";
 import { OperationError, type ServerOps } from "../domain/server-ops.js";
 import type { SharedLimits } from "../domain/shared-limits.js";
 import type { Metrics } from "../metrics.js";
@@ -157,7 +157,8 @@ export function attachServerApi(app: TemplatedApp, deps: ServerApiDeps): void {
       return [undefined, await HANDLERS[name](deps.ops, decoded.value as never)];
     } catch (err) {
       if (err instanceof OperationError) return refuse(err.code, err.message);
-      deps.metrics.relayErrors.inc({ op: "server_api" });
+      if (err instanceof NotReplicatedError) deps.metrics.replicationWaitFailures.inc();
+      else deps.metrics.relayErrors.inc({ op: "server_api" });
       deps.log.warn({ err, operation: name }, "server API operation failed on the backend");
       return refuse(ApiErrorCode.unavailable, "the message service is unavailable; retry shortly (with the same idempotency key)");
     }

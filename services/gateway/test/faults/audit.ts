@@ -148,3 +148,24 @@ export function markdownTable(rows: readonly Row[]): string {
   }
   return lines.join("\n");
 }
+
+/**
+ * Offsets reused: a (room, epoch, offset) that two members' apps received, or two senders had
+ * acknowledged, with different texts. Each member may be right on its own (no duplicate, in
+ * order); only comparing them shows that the room handed out one offset twice, as a counter gone
+ * back after a failover would (the SDK then drops the second message as a duplicate).
+ */
+export function divergentOffsets(members: readonly Pick<Member, "received" | "sends">[], room: string): number {
+  const texts = new Map<string, string>();
+  const divergent = new Set<string>();
+  const witness = (key: string, text: string): void => {
+    const known = texts.get(key);
+    if (known === undefined) texts.set(key, text);
+    else if (known !== text) divergent.add(key);
+  };
+  for (const member of members) {
+    for (const msg of member.received) witness(messageKey(msg), msg.text);
+    for (const send of member.sends) if (send.ack !== undefined) witness(messageKey({ room, epoch: send.ack.epoch, offset: send.ack.offset }), send.text);
+  }
+  return divergent.size;
+}

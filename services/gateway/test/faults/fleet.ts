@@ -61,7 +61,7 @@ export class Fleet implements Audited {
     readonly members: Member[],
   ) {}
 
-  static async join(cluster: FaultCluster, room: string, perGateway: number): Promise<Fleet> {
+  static async join(cluster: Pick<FaultCluster, "gateways" | "urlsFrom">, room: string, perGateway: number): Promise<Fleet> {
     const members: Member[] = [];
     cluster.gateways.forEach((_, home) => {
       for (let k = 0; k < perGateway; k++) members.push(sdkMember(`u${home + 1}x${k + 1}`, cluster.urlsFrom(home)));

@@ -56,7 +56,7 @@ export interface Audit {
   readonly duplicatedOrReordered: number;
   /** Acknowledged messages of the current epoch absent from history, or stored under another text. */
   readonly ackMismatches: number;
-  /** One (room, epoch, offset) seen with two different texts by observers and senders: an offset reused. */
+  /** One (room, epoch, offset) seen or acknowledged with two different texts: an offset reused. */
   readonly divergent: number;
   /** Epochs observers saw per room beyond the first (the room was fenced or its history lost). */
   readonly epochChanges: number;
@@ -225,6 +225,7 @@ export class ChatTraffic {
         }
       }
       for (const s of this.senders) for (const m of s.received) if (m.room === room) witness(room, m);
+      for (const s of acked) witness(room, { ...(s.ack as SendResult), text: s.text });
       for (const s of acked) {
         const ack = s.ack as SendResult;
         if (ack.epoch !== current) continue;

@@ -41,7 +41,7 @@ export async function createRedisAdapters(config: Config, log: Logger): Promise<
     max: config.webhooks.endpoints.length > 0 ? config.webhooks.outboxMax : 0,
     ttlSeconds: config.store.roomTtlSeconds,
   });
-  const store = new RedisStore(commands, keys, config.store, { sharded: cluster, limiter, outbox }, clusterState);
+  const store = new RedisStore(commands, keys, config.store, { sharded: cluster, limiter, outbox, wait: config.redis }, clusterState);
   const presence = new RedisPresence(commands, keys, config.server.nodeId, config.presence, log.child({ port: "presence" }), outbox);
   return {
     kind: cluster ? "redis-cluster" : "redis",

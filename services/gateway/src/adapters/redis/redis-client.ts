@@ -27,6 +27,17 @@ export interface ScriptCommands {
   parleyUserRead(convs: string, feedMeta: string, feedLog: string, feedChannel: string, ...args: (string | number)[]): Promise<Reply>;
 }
 
+/** A pipeline (one round trip on one connection) that knows Parley's scripts and WAIT. */
+export type ScriptPipeline = { [K in keyof ScriptCommands]: (...args: Parameters<ScriptCommands[K]>) => ScriptPipeline } & {
+  wait(replicas: number, timeoutMs: number): ScriptPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+};
+
+/** ioredis pipelines carry the commands `defineCommand` added; its types do not say so. */
+export function scriptPipeline(redis: ParleyRedis): ScriptPipeline {
+  return redis.pipeline() as unknown as ScriptPipeline;
+}
+
 /** Each command and its script in lua/ (redis-scripts.ts). */
 const COMMANDS: Record<keyof ScriptCommands, string> = {
   parleyAppend: "append",
@@ -148,9 +159,36 @@ export function isCluster(config: RedisConfig): boolean {
 }
 
 function clusterNodes(config: RedisConfig): ClusterNode[] {
-  return config.clusterNodes.map((hostPort) => {
+  return hostPorts(config.clusterNodes);
+}
+
+function hostPorts(list: readonly string[]): { host: string; port: number }[] {
+  return list.map((hostPort) => {
     const at = hostPort.lastIndexOf(":");
     return { host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) };
+  });
+}
+
+/**
+ * A single Redis, found through Sentinel when REDIS_SENTINELS is set: ioredis asks the Sentinels
+ * for the primary named REDIS_SENTINEL_MASTER on every (re)connect, checks that the server it
+ * reaches is a primary (a stale answer during a failover is retried), and with `failoverDetector`
+ * drops its connection as soon as a Sentinel announces `+switch-master`, instead of writing on to a
+ * demoted primary until it notices. While no primary is known the client is not ready, so sends
+ * fail fast with `unavailable` and /readyz answers 503 until the failover is over.
+ */
+function singleRedis(config: RedisConfig, options: ReturnType<typeof baseOptions>): Redis {
+  if (config.sentinels.length === 0) return new Redis(config.url, options);
+  return new Redis({
+    ...options,
+    sentinels: hostPorts(config.sentinels),
+    name: config.sentinelMaster,
+    role: "master",
+    failoverDetector: true,
+    sentinelCommandTimeout: Math.max(500, config.commandTimeoutMs),
+    sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    ...(config.sentinelPassword !== undefined ? { sentinelPassword: config.sentinelPassword } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
   });
 }
 
@@ -160,7 +198,7 @@ function connectionName(kind: "cmd" | "sub", nodeId: string): string {
 
 export function createCommandClient(config: RedisConfig, nodeId: string, log: Logger): ParleyRedis {
   const options = baseOptions(config, connectionName("cmd", nodeId));
-  const client = isCluster(config) ? new Cluster(clusterNodes(config), clusterOptions(config, options)) : new Redis(config.url, options);
+  const client = isCluster(config) ? new Cluster(clusterNodes(config), clusterOptions(config, options)) : singleRedis(config, options);
   if (client instanceof Cluster) failFastWhileDisconnected(client);
   for (const [command, file] of Object.entries(COMMANDS)) {
     const { numberOfKeys, lua } = loadScript(file);
@@ -178,7 +216,7 @@ export function createSubscriberClient(config: RedisConfig, nodeId: string, log:
   const options = baseOptions(config, connectionName("sub", nodeId));
   const client = isCluster(config)
     ? new Cluster(clusterNodes(config), { ...clusterOptions(config, options), shardedSubscribers: true })
-    : new Redis(config.url, options);
+    : singleRedis(config, options);
   if (client instanceof Cluster) failFastWhileDisconnected(client);
   client.on("error", errorLogger(log, "redis subscriber connection error"));
   return client;

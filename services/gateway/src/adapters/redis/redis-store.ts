@@ -1,7 +1,8 @@
 import { encodeMsgHead } from "@parley/protocol";
-import type { StoreConfig } from "../../config.js";
+import type { RedisConfig, StoreConfig } from "../../config.js";
 import { newEpoch } from "../../domain/message-frame.js";
 import {
+  NotReplicatedError,
   roomTopic,
   type AppendInput,
   type RateLimiter,
@@ -11,7 +12,7 @@ import {
   type Store,
   type StreamHead,
 } from "../../domain/ports.js";
-import type { ParleyRedis } from "./redis-client.js";
+import { scriptPipeline, type ParleyRedis, type ScriptCommands } from "./redis-client.js";
 import type { ClusterState } from "./redis-cluster-state.js";
 import type { RedisKeys } from "./redis-keys.js";
 import type { RedisOutbox } from "./redis-outbox.js";
@@ -24,9 +25,17 @@ export interface RedisStoreOptions {
   readonly limiter: RateLimiter;
   /** Webhook events: the append script records `message.created` in it; the room is touched first. */
   readonly outbox: RedisOutbox;
+  /** REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS: replicas an append must reach before its ack. */
+  readonly wait: Pick<RedisConfig, "waitReplicas" | "waitTimeoutMs">;
 }
 
 type AppendReply = [string, number, number, string?];
+
+/** The append scripts, on a connection (R: a reply promise) or in a pipeline (R: the pipeline). */
+interface AppendScripts<R> {
+  parleyAppend(...args: Parameters<ScriptCommands["parleyAppend"]>): R;
+  parleyAppendCharged(...args: Parameters<ScriptCommands["parleyAppendCharged"]>): R;
+}
 
 /**
  * History, offsets and idempotency in Redis. Per room: a `meta` hash (epoch, seq), a capped
@@ -63,21 +72,40 @@ export class RedisStore implements Store {
     ] as const;
     let reply: AppendReply;
     if (charge === undefined) {
-      reply = (await this.redis.parleyAppend(...keys, outbox, ...args, outboxMax)) as AppendReply;
+      reply = await this.replicated((r) => r.parleyAppend(...keys, outbox, ...args, outboxMax));
     } else if (!this.options.sharded) {
       // One script: the bucket and the room meet on one Redis, so a send is one round trip.
       const bucket = this.keys.rate(charge.bucket.name, charge.key);
-      reply = (await this.redis.parleyAppendCharged(...keys, bucket, outbox, ...args, tokenIntervalMs(charge.bucket), charge.bucket.burst, outboxMax)) as AppendReply;
+      reply = await this.replicated((r) => r.parleyAppendCharged(...keys, bucket, outbox, ...args, tokenIntervalMs(charge.bucket), charge.bucket.burst, outboxMax));
     } else {
       // Redis Cluster: the bucket is in another slot, so it is a round trip of its own, first.
       if (!(await this.options.limiter.take(charge.bucket, charge.key))) {
         return { epoch: "", offset: 0, duplicate: false, frame: undefined, limited: true };
       }
-      reply = (await this.redis.parleyAppend(...keys, outbox, ...args, outboxMax)) as AppendReply;
+      reply = await this.replicated((r) => r.parleyAppend(...keys, outbox, ...args, outboxMax));
     }
     const [epoch, offset, outcome, frame] = reply;
     const code = Number(outcome);
     return { epoch, offset: Number(offset), duplicate: code === 1, frame: code === 0 ? frame : undefined, limited: code === 2 };
+  }
+
+  /**
+   * Runs an append script; with replication waits on, `WAIT` follows it in the same pipeline, so
+   * it goes on the same connection right behind the script (WAIT counts the replicas that have
+   * this connection's last write) and costs no extra round trip; on Redis Cluster the pipeline
+   * goes to the master of the room's slot. A duplicate waits too: its first attempt may be the one
+   * that was not confirmed. Fewer replicas than required: `NotReplicatedError`, not an ack.
+   */
+  private async replicated(script: <R>(r: AppendScripts<R>) => R): Promise<AppendReply> {
+    const { waitReplicas, waitTimeoutMs } = this.options.wait;
+    if (waitReplicas === 0) return (await script(this.redis)) as AppendReply;
+    const results = await script(scriptPipeline(this.redis)).wait(waitReplicas, waitTimeoutMs).exec();
+    const [appendErr, reply] = results?.[0] ?? [new Error("empty pipeline reply"), undefined];
+    if (appendErr !== null) throw appendErr;
+    const [waitErr, confirmed] = results?.[1] ?? [new Error("no WAIT reply"), 0];
+    if (waitErr !== null) throw waitErr;
+    if (Number(confirmed) < waitReplicas) throw new NotReplicatedError(waitReplicas, Number(confirmed));
+    return reply as AppendReply;
   }
 
   async head(room: string): Promise<StreamHead> {
