@@ -46,6 +46,23 @@ describe("deploy files, checked by their own tools", () => {
     await expectTool("docker-compose", ["-f", "docker-compose.yml", "config", "-q"]);
   });
 
+  it("docker-compose.yml's redis-sentinel profile: 2 replicas of redis and 3 Sentinels (quorum 2) that the gateways can be pointed at", async () => {
+    await expectTool("docker-compose", ["-f", "docker-compose.yml", "--profile", "redis-sentinel", "config", "-q"]);
+    const compose = (await readYaml(path("docker-compose.yml"))) as { services: Record<string, Service> };
+    const inProfile = Object.entries(compose.services).filter(([, s]) => (s.profiles as string[] | undefined)?.includes("redis-sentinel"));
+    expect(inProfile.map(([name]) => name).sort()).toEqual(["redis-replica-1", "redis-replica-2", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3"]);
+    for (const [name, s] of inProfile) {
+      const command = (s.command as string[]).join(" ");
+      if (name.startsWith("redis-replica")) expect(command).toContain(`--replicaof redis 6379 --replica-announce-ip ${name}`);
+      else {
+        expect(command).toContain("sentinel monitor parley redis 6379 2");
+        expect(command).toContain("--sentinel");
+        expect(s.environment).toEqual({ SENTINEL_NAME: name });
+      }
+    }
+    expect(compose.services.gateway?.environment).toMatchObject({ REDIS_SENTINELS: "${REDIS_SENTINELS:-}", REDIS_SENTINEL_MASTER: "parley" });
+  });
+
   it("docker-compose.yml: scalable gateways behind HAProxy, the only public port", async () => {
     const compose = (await readYaml(path("docker-compose.yml"))) as { services: Record<string, Service>; volumes: Record<string, unknown> };
     const { redis, gateway, haproxy, prometheus, grafana, k6 } = compose.services;

@@ -108,6 +108,10 @@ async function stop(exitCode: number): Promise<never> {
     say("stopping the Redis Cluster started for this cluster");
     await owned.cluster.stop();
   }
+  if (owned.sentinels !== undefined) {
+    say("stopping the Redis primary, replicas and Sentinels started for this cluster");
+    await owned.sentinels.stop();
+  }
   owned.removeFiles();
   say(exitCode === 0 ? "stopped" : "stopped, with problems (see above)");
   process.exit(exitCode);

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { GatewayListening } from "@parley/gateway/ready-signal";
 import type { LocalRedisCluster } from "../redis-cluster.js";
+import type { LocalSentinelGroup } from "../redis-sentinel.js";
 
 /** A child process this script started and must not leave behind. */
 export interface OwnedProcess {
@@ -28,6 +29,7 @@ export class Owned {
   readonly gateways: GatewayNode[] = [];
   redis: OwnedRedis | undefined;
   cluster: LocalRedisCluster | undefined;
+  sentinels: LocalSentinelGroup | undefined;
   /** Set once a stop began: exits from then on are expected. */
   stopping = false;
 
@@ -36,11 +38,13 @@ export class Owned {
       if (child.alive) child.proc.kill(signal);
     }
     for (const node of this.cluster?.nodes ?? []) if (node.alive) node.proc?.kill(signal);
+    for (const p of this.sentinels?.processes ?? []) if (p.alive) p.proc?.kill(signal);
   }
 
   removeFiles(): void {
     if (this.redis !== undefined) rmSync(this.redis.dir, { recursive: true, force: true });
     if (this.cluster !== undefined) rmSync(this.cluster.root, { recursive: true, force: true });
+    if (this.sentinels !== undefined) rmSync(this.sentinels.root, { recursive: true, force: true });
   }
 }
 

@@ -4,6 +4,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRedisCluster } from "../redis-cluster.js";
+import { startSentinelGroup } from "../redis-sentinel.js";
 import { eachLine, freeLoopbackPort, onPath, sleep } from "../net.js";
 import { own, type Owned } from "./owned.js";
 import { paint, problem, refuse, say } from "./output.js";
@@ -45,8 +46,9 @@ const pong = async (host: string, port: number): Promise<boolean> => (await ping
  */
 export async function chooseRedis(env: NodeJS.ProcessEnv, owned: Owned): Promise<RedisChoice> {
   const mode = env.REDIS_MODE?.trim() ?? "";
-  if (mode !== "" && mode !== "single" && mode !== "cluster") refuse(2, `REDIS_MODE=${JSON.stringify(mode)} must be single (default) or cluster`);
+  if (mode !== "" && mode !== "single" && mode !== "cluster" && mode !== "sentinel") refuse(2, `REDIS_MODE=${JSON.stringify(mode)} must be single (default), sentinel or cluster`);
   if (mode === "cluster") return startLocalCluster(env, owned);
+  if (mode === "sentinel") return startLocalSentinels(env, owned);
   const url = env.REDIS_URL?.trim();
   const memory = (why: string): RedisChoice => ({ url: "memory", env: { REDIS_URL: "memory" }, why });
   if (url === "memory") return memory("REDIS_URL=memory: ONE gateway with in-memory adapters (no Redis, no cluster)");
@@ -126,5 +128,29 @@ async function startLocalCluster(env: NodeJS.ProcessEnv, owned: Owned): Promise<
     };
   } catch (err) {
     throw new Error(`could not start a local Redis Cluster: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * REDIS_MODE=sentinel: a local primary with 2 replicas and 3 Sentinels (Debian's redis-server
+ * runs as a Sentinel with `--sentinel`); the gateways get REDIS_SENTINELS and find the primary
+ * through them, also after a failover (try `redis-cli -p <primary> DEBUG SLEEP 5`).
+ */
+async function startLocalSentinels(env: NodeJS.ProcessEnv, owned: Owned): Promise<RedisChoice> {
+  for (const name of ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"]) {
+    if (env[name]?.trim()) refuse(2, `REDIS_MODE=sentinel starts its own primary, replicas and Sentinels: unset ${name}, or unset REDIS_MODE to use ${name}`);
+  }
+  if (onPath("redis-server", env.PATH) === undefined) refuse(1, "REDIS_MODE=sentinel needs redis-server on PATH (apt-get install redis-server)");
+  say("starting a local Redis primary with 2 replicas and 3 Sentinels...");
+  try {
+    const group = await startSentinelGroup({ replicas: 2, sentinels: 3, detached: true, created: (g) => (owned.sentinels = g) });
+    const primary = await group.primaryPort();
+    return {
+      url: `sentinel ${group.sentinelAddresses} (primary ${group.masterName} on :${primary ?? "?"})`,
+      env: { REDIS_SENTINELS: group.sentinelAddresses, REDIS_SENTINEL_MASTER: group.masterName },
+      why: "a primary, 2 replicas and 3 Sentinels started for this cluster: temp dir, no persistence, stopped on exit",
+    };
+  } catch (err) {
+    throw new Error(`could not start the local Sentinel group: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
