@@ -43,13 +43,13 @@ describe.each([
   { waits: "on (1 replica)", waitReplicas: "1" },
 ])("Redis Cluster master failover under traffic, waits $waits", ({ waits, waitReplicas }) => {
   it("fences the hot room into a new epoch (every member told), never reuses an offset, and delivers every acknowledged message once across the failover and the old master's return", async () => {
-    cluster = await TestCluster.start({
+    const c = await TestCluster.start({
       name: "failover",
       backend: "redis-cluster",
       redisCluster: { masters: 3, replicas: 1 },
       env: { PARLEY_RATE_PER_SECOND: "100000", PARLEY_RATE_BURST: "100000", PARLEY_HISTORY_SIZE: "100000", REDIS_WAIT_REPLICAS: waitReplicas },
     });
-    const c = cluster as TestCluster;
+    cluster = c;
     const redis = c.redisCluster;
     if (redis === undefined) throw new Error("no redis cluster");
     const [hot, calm] = await roomsOnDistinctMasters(redis, "failover", 2);
