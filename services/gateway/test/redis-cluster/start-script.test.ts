@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { clusterNodes, freeClusterPort, redisCommand } from "../../../../scripts/src/redis-cluster.js";
+import { childPids } from "../support/child-pids.js";
 import { sleep, waitUntil } from "../support/free-port.js";
 import { TestClient } from "../support/test-client.js";
 
@@ -13,21 +14,6 @@ import { TestClient } from "../support/test-client.js";
  */
 
 const SCRIPT = fileURLToPath(new URL("../../../../scripts/dist/start-cluster.js", import.meta.url));
-
-/** Live children of `pid` (Linux /proc), to clean up after a failure: they run detached. */
-function childPids(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 let script: ChildProcess | undefined;
 const seen = new Set<number>();
