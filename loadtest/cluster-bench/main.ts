@@ -22,6 +22,8 @@ interface Row extends PhaseResult {
   readonly members: number;
   readonly rssPerGatewayMiB: number;
   readonly kibPerConnection: number;
+  /** Redis commands per master while the members connected and joined their rooms. */
+  readonly joinCommandsPerMaster: readonly number[];
 }
 
 const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
@@ -42,6 +44,7 @@ async function runBackend(name: Backend, o: BenchOptions): Promise<Row[]> {
     await Promise.all(idleMembers.map((m) => m.open()));
     await sleep(2000);
     const kibPerConnection = o.idle > 0 ? Math.round(((rss() - rssBefore) * 1024) / o.idle) : NaN;
+    const commandsBeforeJoins = await backend.commandsPerMaster();
     for (let r = 0; r < o.rooms; r++) {
       // Members of a room spread over the gateways, so every message crosses the relay.
       for (let k = 0; k < o.members; k++) members.push(new Member(`r${r}m${k}`, gatewayAt(r + k).url, `bench-room-${r}`));
@@ -49,13 +52,15 @@ async function runBackend(name: Backend, o: BenchOptions): Promise<Row[]> {
     await Promise.all(members.map((m) => m.open()));
     for (const m of members) m.send({ type: "join", room: m.room });
     await waitFor("every member subscribed", () => members.every((m) => m.subscribed), 30_000);
+    const joinCommandsPerMaster = (await backend.commandsPerMaster()).map((n, i) => n - (commandsBeforeJoins[i] ?? 0));
     const senders = members.filter((_, i) => i % o.members === 0);
     const pids = { gateways: gateways.map((g) => g.pid), redis: backend.pids };
     const rssPerGatewayMiB = Math.round(rss() / gateways.length);
-    const setup = { members, senders, membersPerRoom: o.members, pids, warmupSeconds: o.warmup, seconds: o.seconds };
+    const setup = { members, senders, membersPerRoom: o.members, pids, warmupSeconds: o.warmup, seconds: o.seconds, commandsPerMaster: backend.commandsPerMaster };
     const rows: Row[] = [];
     for (const [i, rate] of o.rates.entries()) {
-      const row: Row = { backend: name, rooms: o.rooms, members: o.members, rssPerGatewayMiB, kibPerConnection, ...(await runPhase(setup, rate, i)) };
+      const phase = await runPhase(setup, rate, i);
+      const row: Row = { backend: name, rooms: o.rooms, members: o.members, rssPerGatewayMiB, kibPerConnection, joinCommandsPerMaster, ...phase };
       rows.push(row);
       if (o.json) console.log(JSON.stringify(row));
       else console.error(`  ${name} @ ${rate}/s: ${row.deliveredPerSecond} delivered/s, p99 ${row.p99Ms} ms, lost ${row.lost}, gaps ${row.gaps}`);
@@ -71,16 +76,19 @@ async function runBackend(name: Backend, o: BenchOptions): Promise<Row[]> {
 function printTable(rows: readonly Row[], o: BenchOptions, machine: string): void {
   console.log(`\n${machine}\n`);
   console.log(
-    "| backend | offered msgs/s | sent msgs/s | delivered msgs/s | p50 ms | p99 ms | lost / gaps / dup | gateways CPU | Redis CPU | gateway CPU ms per 1k deliveries | Redis CPU ms per 1k sends |",
+    "| backend | offered msgs/s | sent msgs/s | delivered msgs/s | p50 ms | p99 ms | lost / gaps / dup | gateways CPU | Redis CPU | gateway CPU ms per 1k deliveries | Redis CPU ms per 1k sends | Redis commands/s per master |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const label = r.backend === "redis" ? "1 Redis" : "Redis Cluster, 3 masters";
     const cells = [label, r.offered, r.sentPerSecond, r.deliveredPerSecond, r.p50Ms, r.p99Ms, `${r.lost} / ${r.gaps} / ${r.duplicates}`];
-    cells.push(`${r.gatewayCpuPercent}%`, `${r.redisCpuPercent}%`, r.gatewayCpuMsPer1kDeliveries, r.redisCpuMsPer1kSends);
+    cells.push(`${r.gatewayCpuPercent}%`, `${r.redisCpuPercent}%`, r.gatewayCpuMsPer1kDeliveries, r.redisCpuMsPer1kSends, r.commandsPerMasterPerSecond.join(" / "));
     console.log(`| ${cells.join(" | ")} |`);
   }
   const memory = [...new Map(rows.map((r) => [r.backend, r])).values()];
+  for (const r of memory) {
+    console.log(`\nRedis commands per master while ${o.rooms * o.members} members connected and joined (${r.backend}): ${r.joinCommandsPerMaster.join(" / ")}`);
+  }
   const connections = o.rooms * o.members + o.idle;
   console.log(
     `\ngateway memory: ${memory.map((r) => `${r.backend}: ${r.rssPerGatewayMiB} MiB RSS per gateway with ${connections} connections over ${GATEWAYS}, ~${r.kibPerConnection} KiB per idle connection`).join("; ")}`,

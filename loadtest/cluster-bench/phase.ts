@@ -19,6 +19,8 @@ export interface PhaseResult {
   readonly gaps: number;
   readonly duplicates: number;
   readonly errors: number;
+  /** Redis commands each master ran during the phase (warm-up included), per second. */
+  readonly commandsPerMasterPerSecond: readonly number[];
 }
 
 export interface PhaseSetup {
@@ -27,6 +29,7 @@ export interface PhaseSetup {
   readonly senders: readonly Member[];
   readonly membersPerRoom: number;
   readonly pids: { readonly gateways: readonly number[]; readonly redis: () => number[] };
+  readonly commandsPerMaster: () => Promise<number[]>;
   readonly warmupSeconds: number;
   readonly seconds: number;
 }
@@ -47,6 +50,7 @@ export async function runPhase(setup: PhaseSetup, rate: number, seed: number): P
   const delivered = (): number => sum(members.map((m) => m.received));
   const cpuNow = (): { gateways: number; redis: number } => ({ gateways: sum(pids.gateways.map(cpuSeconds)), redis: sum(pids.redis().map(cpuSeconds)) });
   const deliveredBefore = delivered();
+  const commandsBefore = await setup.commandsPerMaster();
   let sent = 0;
   const started = Date.now();
   const warmEnd = started + setup.warmupSeconds * 1000;
@@ -71,6 +75,8 @@ export async function runPhase(setup: PhaseSetup, rate: number, seed: number): P
   const cpuEnd = cpuNow();
   const cpu = { gateways: cpuEnd.gateways - (atWarmEnd?.cpu.gateways ?? 0), redis: cpuEnd.redis - (atWarmEnd?.cpu.redis ?? 0) };
   clearInterval(ticker);
+  const commandsAfter = await setup.commandsPerMaster();
+  const phaseSeconds = (Date.now() - started) / 1000;
   for (const m of members) m.measuring = false;
   const expected = deliveredBefore + sent * setup.membersPerRoom;
   const drainStart = Date.now();
@@ -95,5 +101,6 @@ export async function runPhase(setup: PhaseSetup, rate: number, seed: number): P
     gaps: sum(members.map((m) => m.gaps)),
     duplicates: sum(members.map((m) => m.duplicates)),
     errors: sum(members.map((m) => m.errors)),
+    commandsPerMasterPerSecond: commandsAfter.map((n, i) => Math.round((n - (commandsBefore[i] ?? 0)) / phaseSeconds)),
   };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freeLoopbackPort, redisCommand, startRedisCluster, type LocalRedisCluster } from "@parley/scripts/redis-cluster";
+import { commandCalls, freeLoopbackPort, redisCommand, startRedisCluster, type LocalRedisCluster } from "@parley/scripts/redis-cluster";
 
 export const GATEWAY_MAIN = fileURLToPath(new URL("../../../services/gateway/dist/main.js", import.meta.url));
 
@@ -57,8 +57,16 @@ export function rssMiB(pid: number): number {
 /** A running backend: its processes' pids, and what the gateways need to reach it. */
 export interface RunningBackend {
   readonly pids: () => number[];
+  /** Commands each master has run so far (INFO commandstats), in a fixed master order. */
+  readonly commandsPerMaster: () => Promise<number[]>;
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
+}
+
+function totalCalls(calls: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const n of calls.values()) total += n;
+  return total;
 }
 
 export async function startRedis(): Promise<RunningBackend> {
@@ -69,6 +77,7 @@ export async function startRedis(): Promise<RunningBackend> {
   await waitFor("redis-server", async () => (await redisCommand(port, ["PING"], 500).catch(() => "")) === "PONG", 10_000);
   return {
     pids: () => (proc.pid === undefined ? [] : [proc.pid]),
+    commandsPerMaster: async () => [totalCalls(await commandCalls(port))],
     env: { REDIS_URL: `redis://127.0.0.1:${port}` },
     stop() {
       proc.kill("SIGKILL");
@@ -80,8 +89,10 @@ export async function startRedis(): Promise<RunningBackend> {
 
 export async function startCluster(): Promise<RunningBackend> {
   const c = await startRedisCluster({ masters: 3, created: (started) => (cluster = started) });
+  const masters = await c.masterPorts();
   return {
     pids: () => c.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])),
+    commandsPerMaster: () => Promise.all(masters.map(async (port) => totalCalls(await commandCalls(port)))),
     env: { REDIS_CLUSTER_NODES: c.startupNodes },
     async stop() {
       await c.stop();
@@ -93,14 +104,16 @@ export async function startCluster(): Promise<RunningBackend> {
 export interface BenchGateway {
   readonly url: string;
   readonly pid: number;
+  readonly port: number;
+  readonly adminPort: number;
   kill(): void;
 }
 
 /** A free port can be taken by another process before the gateway binds it: try fresh ports, 3 times at most. */
-export async function startGateway(i: number, backendEnv: Readonly<Record<string, string>>): Promise<BenchGateway> {
+export async function startGateway(i: number, backendEnv: Readonly<Record<string, string>>, extraEnv: Readonly<Record<string, string>> = {}): Promise<BenchGateway> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startGatewayOnce(i, backendEnv);
+      return await startGatewayOnce(i, { ...backendEnv, ...extraEnv });
     } catch (err) {
       if (attempt >= 3 || !String(err).includes("port in use")) throw err;
     }
@@ -146,5 +159,5 @@ async function startGatewayOnce(i: number, backendEnv: Readonly<Record<string, s
   );
   const pid = proc.pid;
   if (pid === undefined) throw new Error(`gateway ${i} has no pid`);
-  return { url: `ws://127.0.0.1:${port}`, pid, kill: () => proc.kill("SIGKILL") };
+  return { url: `ws://127.0.0.1:${port}`, pid, port, adminPort, kill: () => proc.kill("SIGKILL") };
 }

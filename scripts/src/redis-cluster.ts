@@ -6,7 +6,7 @@
  * Cluster tests and by `pnpm bench:cluster`, so they all run the same cluster. No dependencies
  * beyond Node; every wait is bounded.
  */
-export { ClusterNode, clusterNodes, freeClusterPort, type ClusterNodeRow } from "./redis-cluster/cluster-node.js";
+export { ClusterNode, clusterNodes, commandCalls, freeClusterPort, type ClusterNodeRow } from "./redis-cluster/cluster-node.js";
 export { LocalRedisCluster, startRedisCluster, type RedisClusterOptions } from "./redis-cluster/local-redis-cluster.js";
 export { redisCommand, type RedisReply } from "./redis-cluster/resp.js";
 export { freeLoopbackPort } from "./net.js";

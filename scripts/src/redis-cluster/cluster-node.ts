@@ -61,6 +61,17 @@ export async function clusterInfo(port: number): Promise<Record<string, string>>
 }
 
 /**
+ * Commands a Redis server has run since it started, by command (`INFO commandstats`: `get`,
+ * `evalsha`, `cluster|slots`, ...), for counting what each master carries.
+ */
+export async function commandCalls(port: number): Promise<Map<string, number>> {
+  const text = expectText(await redisCommand(port, ["INFO", "commandstats"]), `INFO commandstats on :${port}`);
+  const calls = new Map<string, number>();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
+  return calls;
+}
+
+/**
  * A port P for a cluster node such that P and its cluster bus port P + 10000 are both free and
  * below the kernel's ephemeral range: the many client sockets of a test run take ephemeral ports
  * and would otherwise race for a bus port. Random in the range, so parallel runs rarely meet.

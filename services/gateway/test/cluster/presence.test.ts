@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { storedRoom } from "../../src/adapters/redis/redis-keys.js";
+import { ONLINE_ROOM } from "../../src/domain/ports.js";
 import { waitUntil } from "../support/free-port.js";
 import type { TestClient } from "../support/test-client.js";
 import { TestCluster, notices, settle, waitText } from "../support/test-cluster.js";
@@ -136,7 +138,7 @@ describe("presence across three nodes", () => {
 
     // One of u4's two tabs goes: u4 stays online everywhere.
     u4a.close();
-    await waitUntil("A to drop u4", async () => !(await nodeHolds(A, room, "u4")) && !(await nodeHolds(A, "@online", "u4")));
+    await waitUntil("A to drop u4", async () => !(await nodeHolds(A, room, "u4")) && !(await nodeHolds(A, storedRoom(ONLINE_ROOM, "u4", true), "u4")));
     for (const i of [A, B, C]) {
       expect((await cluster.node(i).getJson<UsersBody>("/api/users")).body.users).toEqual(online);
       expect((await cluster.node(i).getJson<MembersBody>(`/api/rooms/${room}/members`)).body.members).toEqual(["u1", "u2", "u4"]);

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storedRoom } from "../../src/adapters/redis/redis-keys.js";
 import { NODE_ROOM_SHARDS } from "../../src/adapters/redis/redis-node-rooms.js";
 import { ONLINE_ROOM } from "../../src/domain/ports.js";
 import { waitUntil } from "../support/free-port.js";
@@ -70,6 +71,8 @@ describe("room churn on one node", () => {
   it("leaves Redis holding only live state and keys with a stated expiry after 10,000 rooms were joined, used and left", async () => {
     const node = cluster.node(0).nodeId;
     const churner = await cluster.connect(0, "churner");
+    // The online pseudo-room is stored in a shard by user (one slot of 16).
+    const online = storedRoom(ONLINE_ROOM, "churner", true);
     const rooms = Array.from({ length: ROOMS }, (_, i) => `churn-${i}`);
     let sampled = false;
     for (let start = 0; start < ROOMS; start += WINDOW) {
@@ -77,7 +80,7 @@ describe("room churn on one node", () => {
       await each(churner, window, "subscribed", (room) => ({ type: "join", room }));
       if (!sampled) {
         // While joined, the rooms are listed (node list and /api/rooms), as a user sees them.
-        expect(await listedRooms(node)).toEqual([ONLINE_ROOM, ...window].sort());
+        expect(await listedRooms(node)).toEqual([online, ...window].sort());
         const { body } = await cluster.node(1).getJson<{ rooms: { name: string; members: number }[] }>("/api/rooms");
         expect(body.rooms.map((r) => r.name).sort()).toEqual([...window].sort());
         sampled = true;
@@ -87,7 +90,7 @@ describe("room churn on one node", () => {
     }
 
     // The node's list is the live count: the online pseudo-room of the still connected client.
-    expect(await listedRooms(node)).toEqual([ONLINE_ROOM]);
+    expect(await listedRooms(node)).toEqual([online]);
     expect(await redis.exists(cluster.keys.legacyNodeRooms(node), cluster.keys.legacyRooms())).toBe(0);
     const { body } = await cluster.node(2).getJson<{ rooms: unknown[] }>("/api/rooms");
     expect(body.rooms).toEqual([]);
@@ -95,7 +98,7 @@ describe("room churn on one node", () => {
     const keys = await keysWithTtl();
     // No presence record of any left room.
     const presence = [...keys.keys()].filter((key) => /}:(pu|pn:.*)$/.test(key));
-    expect(presence.sort()).toEqual([cluster.keys.presenceUsers(ONLINE_ROOM), cluster.keys.presenceNode(ONLINE_ROOM, node)].sort());
+    expect(presence.sort()).toEqual([cluster.keys.presenceUsers(online), cluster.keys.presenceNode(online, node)].sort());
     // Without an expiry: only the heartbeats, the live room lists and the live presence records.
     const live = new Set([cluster.keys.nodes(), cluster.keys.nodeInfo(), ...presence]);
     for (const n of cluster.nodes) for (let shard = 0; shard < NODE_ROOM_SHARDS; shard++) live.add(cluster.keys.nodeRooms(n.nodeId, shard));
@@ -109,7 +112,7 @@ describe("room churn on one node", () => {
     // The client goes: nothing of it is left but what expires.
     churner.close();
     await waitUntil("the node's list to empty", async () => (await listedRooms(node)).length === 0, 15_000, 100);
-    expect(await redis.exists(cluster.keys.presenceUsers(ONLINE_ROOM))).toBe(0);
+    expect(await redis.exists(cluster.keys.presenceUsers(online), cluster.keys.presenceUsers(ONLINE_ROOM))).toBe(0);
     expect(cluster.errorLines()).toEqual([]);
   }, 300_000);
 });

@@ -1,5 +1,6 @@
 import { sleep } from "../support/free-port.js";
 import type { GatewayProcess } from "../support/gateway-process.js";
+import { commandCalls } from "../../../../scripts/src/redis-cluster.js";
 import { keySlot, type LocalRedisCluster } from "../support/redis-cluster.js";
 
 /** A gateway's /readyz status (0 when it does not answer within 2 s). */
@@ -50,4 +51,19 @@ export async function roomsOnDistinctMasters(cluster: LocalRedisCluster, prefix:
   }
   if (picked.length < count) throw new Error(`could not find ${count} rooms on distinct masters`);
   return picked;
+}
+
+/**
+ * How often the gateways asked the live nodes for the slot map (`CLUSTER SLOTS`, each on a new
+ * connection in ioredis), and how many connections the live nodes accepted, so far.
+ */
+export async function slotMapReads(cluster: LocalRedisCluster): Promise<{ slotMaps: number; connections: number }> {
+  let slotMaps = 0;
+  let connections = 0;
+  for (const node of cluster.nodes.filter((n) => n.alive)) {
+    slotMaps += (await commandCalls(node.port)).get("cluster|slots") ?? 0;
+    const stats = await node.command("INFO", "stats");
+    connections += Number(/total_connections_received:(\d+)/.exec(typeof stats === "string" ? stats : "")?.[1] ?? 0);
+  }
+  return { slotMaps, connections };
 }

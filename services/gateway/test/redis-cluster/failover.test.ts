@@ -3,7 +3,7 @@ import { waitUntil } from "../support/free-port.js";
 import { waitSlotServed } from "../support/redis-cluster.js";
 import { TestCluster } from "../support/test-cluster.js";
 import { ChatTraffic } from "./chat-traffic.js";
-import { ReadyzWatch, readyz, roomsOnDistinctMasters } from "./cluster-watch.js";
+import { ReadyzWatch, readyz, roomsOnDistinctMasters, slotMapReads } from "./cluster-watch.js";
 
 /*
  * A Redis Cluster master is killed (SIGKILL) while messages flow: its replica takes over, the
@@ -61,8 +61,18 @@ describe.each([
     await t.waitAcks(300, 30_000);
 
     const watch = new ReadyzWatch(c.nodes);
+    const killedAt = Date.now();
     await redis.node(hot.master).kill();
+    const readsBefore = await slotMapReads(redis);
     const promoted = await waitSlotServed(redis, hot.slot, hot.master, 30_000);
+    const downSeconds = (Date.now() - killedAt) / 1000;
+    const reads = await slotMapReads(redis);
+    const slotMaps = reads.slotMaps - readsBefore.slotMaps;
+    const connections = reads.connections - readsBefore.connections;
+    console.log(`failover: master down ${downSeconds.toFixed(1)} s, slot map reads ${slotMaps}, new connections ${connections} (3 gateways, 2 cluster clients each)`);
+    // Each client's refreshes back off from 100 ms to 2 s (redis-slot-refresh.ts): at most 7 in the
+    // first 5 s, then one per 2 s. Unbounded, the 6 clients read the map 254 times in 3.9 s.
+    expect(slotMaps).toBeLessThanOrEqual(c.nodes.length * 2 * (7 + downSeconds / 2));
     expect(promoted).not.toBe(hot.master);
     if (waitReplicas !== "0") {
       // The promoted master has no replica until the old one returns: its appends are stored but

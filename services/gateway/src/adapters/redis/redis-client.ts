@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterNode, type ClusterOptions, type Command, ty
 import type { Logger } from "pino";
 import type { RedisConfig } from "../../config.js";
 import { loadScript } from "./redis-scripts.js";
+import { boundSlotRefreshes } from "./redis-slot-refresh.js";
 
 /** A command connection with Parley's scripts registered as commands. */
 export type ParleyRedis = (Redis | Cluster) & ScriptCommands;
@@ -98,7 +99,8 @@ function baseOptions(config: RedisConfig, name: string) {
  * after it, and a session's sends would be stored out of order. What the cluster-level queue
  * would hold without a timeout (commands while the whole cluster is disconnected) is refused by
  * `failFastWhileDisconnected`. MOVED and TRYAGAIN (a slot on the move) are retried by ioredis
- * within `maxRedirections`; a command for a dead master fails once those are spent.
+ * within `maxRedirections`; a command for a dead master fails once those are spent. Slot-map
+ * refreshes are rate-bounded with a backoff on top of these options (redis-slot-refresh.ts).
  */
 function clusterOptions(config: RedisConfig, redisOptions: ReturnType<typeof baseOptions>) {
   return {
@@ -199,7 +201,10 @@ function connectionName(kind: "cmd" | "sub", nodeId: string): string {
 export function createCommandClient(config: RedisConfig, nodeId: string, log: Logger): ParleyRedis {
   const options = baseOptions(config, connectionName("cmd", nodeId));
   const client = isCluster(config) ? new Cluster(clusterNodes(config), clusterOptions(config, options)) : singleRedis(config, options);
-  if (client instanceof Cluster) failFastWhileDisconnected(client);
+  if (client instanceof Cluster) {
+    failFastWhileDisconnected(client);
+    boundSlotRefreshes(client);
+  }
   for (const [command, file] of Object.entries(COMMANDS)) {
     const { numberOfKeys, lua } = loadScript(file);
     client.defineCommand(command, { numberOfKeys, lua });
@@ -217,7 +222,10 @@ export function createSubscriberClient(config: RedisConfig, nodeId: string, log:
   const client = isCluster(config)
     ? new Cluster(clusterNodes(config), { ...clusterOptions(config, options), shardedSubscribers: true })
     : singleRedis(config, options);
-  if (client instanceof Cluster) failFastWhileDisconnected(client);
+  if (client instanceof Cluster) {
+    failFastWhileDisconnected(client);
+    boundSlotRefreshes(client);
+  }
   client.on("error", errorLogger(log, "redis subscriber connection error"));
   return client;
 }

@@ -1,4 +1,6 @@
+import { ONLINE_ROOM } from "../../domain/ports.js";
 import { feedStream, formatTopic, parseTopic, type Topic, type TopicTarget } from "../../domain/topic.js";
+import { shardOf } from "./redis-shard.js";
 
 /**
  * Every Redis key and channel name Parley uses. A room's keys and channel share the hash tag
@@ -145,4 +147,27 @@ export class RedisKeys {
 function channelTag(target: TopicTarget | undefined): string {
   if (target === undefined) throw new Error("not a relay topic");
   return target.kind === "room" ? target.room : formatTopic(target);
+}
+
+/** The online pseudo-room is kept as this many rooms, by user, so connects spread over slots. */
+export const ONLINE_SHARDS = 16;
+
+/**
+ * The room a presence record is stored under: the room itself, except for the online
+ * pseudo-room, which every connect and disconnect writes and which would otherwise be one hot
+ * slot: there it is `@online:<shard of the user>`. No client room can be named so (`@`).
+ */
+export function storedRoom(room: string, user: string, shardOnline: boolean): string {
+  return shardOnline && room === ONLINE_ROOM ? `${ONLINE_ROOM}:${shardOf(user, ONLINE_SHARDS)}` : room;
+}
+
+/** Every stored room of `room` (the online shards and the unsharded online room; else itself). */
+export function storedRooms(room: string): string[] {
+  if (room !== ONLINE_ROOM) return [room];
+  return [ONLINE_ROOM, ...Array.from({ length: ONLINE_SHARDS }, (_, shard) => `${ONLINE_ROOM}:${shard}`)];
+}
+
+/** The room a stored presence room stands for. */
+export function publicRoom(stored: string): string {
+  return stored.startsWith(`${ONLINE_ROOM}:`) ? ONLINE_ROOM : stored;
 }

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { PresenceConfig } from "../../config.js";
-import type { NodeInfo, NodeStats, Presence, ReapedHandler } from "../../domain/ports.js";
+import { ONLINE_ROOM, type NodeInfo, type NodeStats, type Presence, type ReapedHandler } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
-import type { RedisKeys } from "./redis-keys.js";
+import { publicRoom, storedRoom, storedRooms, type RedisKeys } from "./redis-keys.js";
 import { nodeRoomSets, RedisNodeRooms, scanSet } from "./redis-node-rooms.js";
 import type { RedisOutbox } from "./redis-outbox.js";
 import { RedisReaper } from "./redis-reaper.js";
@@ -44,28 +44,41 @@ export class RedisPresence implements Presence {
   }
 
   async add(room: string, user: string): Promise<boolean> {
-    return Number(await this.held.add(room, user, () => this.addToRedis(room, user))) === 1;
+    const stored = this.stored(room, user);
+    return Number(await this.held.add(stored, user, () => this.addToRedis(stored, user))) === 1;
   }
 
-  private async addToRedis(room: string, user: string): Promise<unknown> {
-    const [outbox, max, ttl] = await this.outboxArgs(room);
-    return this.redis.parleyPresenceAdd(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
+  /** Where this node writes `user`'s presence in `room` (the online pseudo-room is sharded, see storedRoom). */
+  private stored(room: string, user: string): string {
+    return storedRoom(room, user, !this.config.legacyKeys);
+  }
+
+  private async addToRedis(stored: string, user: string): Promise<unknown> {
+    const [outbox, max, ttl] = await this.outboxArgs(stored);
+    const keys = [this.keys.presenceUsers(stored), this.keys.presenceNode(stored, this.nodeId), outbox] as const;
+    return this.redis.parleyPresenceAdd(...keys, user, publicRoom(stored), max, ttl);
   }
 
   async remove(room: string, user: string): Promise<boolean> {
-    const last = await this.held.remove(room, user, async () => {
-      const [outbox, max, ttl] = await this.outboxArgs(room);
-      return this.redis.parleyPresenceRemove(this.keys.presenceUsers(room), this.keys.presenceNode(room, this.nodeId), outbox, user, room, max, ttl);
+    const stored = this.stored(room, user);
+    const last = await this.held.remove(stored, user, async () => {
+      const [outbox, max, ttl] = await this.outboxArgs(stored);
+      const keys = [this.keys.presenceUsers(stored), this.keys.presenceNode(stored, this.nodeId), outbox] as const;
+      return this.redis.parleyPresenceRemove(...keys, user, room, max, ttl);
     });
     return Number(last) === 1;
   }
 
+  /** Members of every stored room of `room` (the online shards, and the unsharded one of older gateways). */
   async members(room: string): Promise<string[]> {
-    return (await this.redis.hkeys(this.keys.presenceUsers(room))).sort();
+    const all = await Promise.all(storedRooms(room).map((stored) => this.redis.hkeys(this.keys.presenceUsers(stored))));
+    return [...new Set(all.flat())].sort();
   }
 
   async isPresent(room: string, user: string): Promise<boolean> {
-    return (await this.redis.hexists(this.keys.presenceUsers(room), user)) === 1;
+    const where = room === ONLINE_ROOM ? [storedRoom(room, user, true), room] : [room];
+    const found = await Promise.all(where.map((stored) => this.redis.hexists(this.keys.presenceUsers(stored), user)));
+    return found.some((n) => n === 1);
   }
 
   /**
@@ -78,7 +91,7 @@ export class RedisPresence implements Presence {
     const nodes = await this.redis.zrange(this.keys.nodes(), "0", "-1");
     const rooms = new Set<string>();
     const collect = (members: string[]): Promise<void> => {
-      for (const room of members) rooms.add(room);
+      for (const room of members) rooms.add(publicRoom(room));
       return Promise.resolve();
     };
     await Promise.all(nodes.flatMap((node) => nodeRoomSets(this.keys, node).map((set) => scanSet(this.redis, set, collect))));
@@ -143,8 +156,8 @@ export class RedisPresence implements Presence {
   private async reassert(): Promise<void> {
     this.log.warn({ rooms: this.held.size }, "presence missing in Redis; re-asserting this node's users");
     this.held.relistAll();
-    for (const [room, users] of this.held.entries()) {
-      for (const user of [...users]) await this.held.add(room, user, () => this.addToRedis(room, user));
+    for (const [stored, users] of this.held.entries()) {
+      for (const user of [...users]) await this.held.add(stored, user, () => this.addToRedis(stored, user));
     }
   }
 

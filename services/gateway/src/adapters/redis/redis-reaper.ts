@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ReapedHandler } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
-import type { RedisKeys } from "./redis-keys.js";
+import { publicRoom, type RedisKeys } from "./redis-keys.js";
 import { nodeRoomSets, scanSet } from "./redis-node-rooms.js";
 import type { RedisOutbox } from "./redis-outbox.js";
 
@@ -62,16 +62,18 @@ export class RedisReaper {
     return Number(await this.redis.parleyShardClaim(this.keys.reaper(node), this.nodeId, this.leaseMs)) === 1;
   }
 
+  /** `room` as stored (an online shard is reported as the online pseudo-room). */
   private async reapRoom(node: string, room: string): Promise<void> {
     const users = this.keys.presenceUsers(room);
     const nodeUsers = this.keys.presenceNode(room, node);
     for (;;) {
       await this.outbox.touch(room);
       const [outboxKey, max, ttl] = [this.keys.outbox(room), this.outbox.options.max, this.outbox.options.ttlSeconds];
-      const [gone, more] = (await this.redis.parleyPresenceReap(users, nodeUsers, outboxKey, room, max, ttl, REAP_BATCH)) as [string[], number];
+      const reply = await this.redis.parleyPresenceReap(users, nodeUsers, outboxKey, publicRoom(room), max, ttl, REAP_BATCH);
+      const [gone, more] = reply as [string[], number];
       if (gone.length > 0) {
         this.log.debug({ node, room, users: gone.length }, "reaped users of a dead node");
-        this.reported()(room, gone);
+        this.reported()(publicRoom(room), gone);
         await this.emptied(room);
       }
       if (Number(more) !== 1) return;
