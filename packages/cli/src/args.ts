@@ -55,7 +55,7 @@ const COMMAND_OPTIONS: Record<Command, ParseArgsOptionsConfig> = {
   ban: { ...JSON_OPTION, for: { type: "string" }, until: { type: "string" } },
   presence: JSON_OPTION,
   history: { ...JSON_OPTION, before: { type: "string" }, limit: { type: "string" } },
-  replay: { ...JSON_OPTION, list: { type: "boolean" }, limit: { type: "string" } },
+  replay: { ...JSON_OPTION, list: { type: "boolean" }, limit: { type: "string" }, batch: { type: "string" } },
 };
 
 export const DEFAULT_URL = "ws://127.0.0.1:8080";

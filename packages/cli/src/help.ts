@@ -199,12 +199,13 @@ ${SERVER_EXIT}`,
   replay: `Usage: parley replay [id...] --api-key <key> [options]
 
 Sends webhook dead letters (events whose retries ran out) to their endpoints again, now: all of
-them, or the given ids. Delivered ones are removed; the rest stay dead letters. Prints how many
-were delivered and how many still fail.
+them, oldest first, in batches of one server API call each, or the given ids. Delivered ones are
+removed; the rest stay dead letters. Prints how many were delivered and how many still fail.
 
 Options:
   --list           only list the dead letters, newest first: id, endpoint, type, when, last error
   --limit <n>      with --list: at most n (1-1000, default 100)
+  --batch <n>      dead letters sent per call when replaying all of them (1-1000, default 100)
   --json           print the answer (with --list: one dead letter per line) as JSON
 
 ${GLOBAL}

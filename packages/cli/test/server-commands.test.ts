@@ -229,6 +229,23 @@ describe("parley replay", () => {
     expect(got.map((e) => [e.id, e.verified, e.data["text"]])).toEqual([[id, true, "nobody hears this"]]);
     expect((await cli(0, ["replay", "--list", "--json"])).stdout).not.toContain(id);
   });
+
+  it("without ids, sweeps every dead letter in batches: once through while the receiver fails, delivering them all once it is back", async () => {
+    receiver.setMode("/hook", "fail");
+    const rooms = ["cli-sweep-1", "cli-sweep-2", "cli-sweep-3"];
+    for (const room of rooms) expect((await cli(0, ["publish", room, `lost in ${room}`])).code).toBe(0);
+    const dead = async () => (await cli(1, ["replay", "--list", "--json"])).stdout.split("\n").filter((l) => l !== "").length;
+    await waitUntil("the 3 messages to be dead letters", async () => (await dead()) === 3, 30_000, 300);
+    // Batches of 2: the second call goes on past the 2 that failed, and the sweep ends.
+    expect(await cli(2, ["replay", "--batch", "2", "--json"])).toMatchObject({ code: 0, stdout: '{"replayed":0,"failed":3,"remaining":0}\n' });
+    expect(await dead()).toBe(3);
+    receiver.setMode("/hook", "ok");
+    expect(await cli(2, ["replay", "--batch", "1"])).toMatchObject({ code: 0, stdout: "3 delivered, 0 still failing (kept as dead letters)\n" });
+    expect(await dead()).toBe(0);
+    const got = receiver.deliveries.filter((d) => d.path === "/hook" && rooms.includes(String(d.data["room"])));
+    expect(got.map((d) => d.data["room"]).sort()).toEqual(rooms);
+    expect(await cli(0, ["replay", "abc", "--batch", "2"])).toMatchObject({ code: 1, stderr: "parley: replay: --batch goes with replaying every dead letter (no ids, no --list) (try 'parley replay --help')\n" });
+  });
 });
 
 describe("refusals, in sentences", () => {

@@ -156,14 +156,43 @@ export const DeadLetter = Type.Object(
   closed,
 );
 export const DeadLetterList = Type.Object({ deadLetters: Type.Array(DeadLetter) }, closed);
-export const ReplayBody = Type.Object(
+/** Dead letters one `replay_dead_letters` call sends at most (and by default). */
+export const REPLAY_BATCH_MAX = 1000;
+export const REPLAY_BATCH_DEFAULT = 100;
+/** Where a replay sweep goes on from (opaque to callers: send back what the answer said). */
+const replayCursor = (description: string) => Type.String({ pattern: "^[0-9]{1,9}$", description });
+export const ReplayBody = Type.Union([
+  Type.Object(
+    {
+      /** The dead letters to send again. */
+      ids: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: REPLAY_BATCH_MAX }),
+    },
+    closed,
+  ),
+  Type.Object(
+    {
+      /** How many to send in this call, oldest first (default 100). */
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_BATCH_MAX })),
+      /** Omitted: start a sweep at the oldest dead letter. */
+      cursor: Type.Optional(replayCursor("the `cursor` of the previous call's answer; omitted: start a sweep at the oldest dead letter")),
+    },
+    closed,
+  ),
+]);
+export const Replayed = Type.Object(
   {
-    /** The dead letters to send again; omitted: all of them. */
-    ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 1000 })),
+    replayed: Type.Integer({ minimum: 0 }),
+    failed: Type.Integer({ minimum: 0 }),
+    /**
+     * Dead letters this sweep has not tried yet; with `ids`, those of them found but not tried
+     * before the call's time ran out (send them again).
+     */
+    remaining: Type.Integer({ minimum: 0 }),
+    /** Present while `remaining` > 0: send it back to go on past the ones that failed again. */
+    cursor: Type.Optional(replayCursor("present while `remaining` > 0: send it back to go on past the dead letters that failed again")),
   },
   closed,
 );
-export const Replayed = Type.Object({ replayed: Type.Integer({ minimum: 0 }), failed: Type.Integer({ minimum: 0 }) }, closed);
 
 /** Codes of the server API's JSON errors (`{error, message}`); the message may change, the code not. */
 export const ApiErrorCode = {
@@ -235,7 +264,7 @@ export const serverOperations = {
     notFound: false,
   },
   dead_letters: { summary: "Webhook events whose retries ran out, newest first", body: DeadLettersBody, result: DeadLetterList, notFound: false },
-  replay_dead_letters: { summary: "Send dead letters again now; delivered ones are removed", body: ReplayBody, result: Replayed, notFound: false },
+  replay_dead_letters: { summary: "Send dead letters again now, in batches (oldest first, or the given ids); delivered ones are removed", body: ReplayBody, result: Replayed, notFound: false },
 } as const satisfies Record<string, ServerOperation>;
 
 export type ServerOperationName = keyof typeof serverOperations;

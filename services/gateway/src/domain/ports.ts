@@ -214,10 +214,25 @@ export interface Outbox {
    */
   settle(shard: number, room: OutboxRoom, endpoints: readonly string[]): Promise<boolean>;
   addDeadLetter(letter: DeadLetter): Promise<void>;
+  /** Up to `limit` dead letters, newest first. */
   deadLetters(limit: number): Promise<DeadLetter[]>;
-  removeDeadLetter(letter: DeadLetter): Promise<void>;
+  /**
+   * Up to `count` dead letters, oldest first, after the `skip` oldest. New ones are added at the
+   * newest end, so a sweep that skips what it tried and kept sees the same letters again.
+   */
+  oldestDeadLetters(skip: number, count: number): Promise<KeptDeadLetter[]>;
+  /** Every dead letter whose id is one of `ids` (an event dead for two endpoints is two). */
+  findDeadLetters(ids: ReadonlySet<string>): Promise<KeptDeadLetter[]>;
+  /** Removes exactly this dead letter (a copy of it for another endpoint stays). */
+  removeDeadLetter(kept: KeptDeadLetter): Promise<void>;
   /** Number of dead letters kept. */
   deadLetterCount(): Promise<number>;
+}
+
+/** A dead letter as the outbox keeps it: `ref` is the outbox's own reference, for removing it. */
+export interface KeptDeadLetter {
+  readonly letter: DeadLetter;
+  readonly ref: string;
 }
 
 /** An event an endpoint never accepted within the retry window. */

@@ -134,7 +134,7 @@ export class ServerOps {
   }
 
   replayDeadLetters(body: ServerBody<"replay_dead_letters">): Promise<ServerResult<"replay_dead_letters">> {
-    return this.deps.deadLetters.replay(body.ids);
+    return this.deps.deadLetters.replay(body);
   }
 
   /** A room with stored state, or a 404: a history or presence query never creates a room. */

@@ -1,7 +1,8 @@
+import { REPLAY_BATCH_DEFAULT } from "@parley/protocol";
 import type { Logger } from "pino";
 import type { WebhookEndpoint, WebhooksConfig } from "../config.js";
 import type { Metrics } from "../metrics.js";
-import type { DeadLetter, Outbox, OutboxEvent, OutboxRoom } from "./ports.js";
+import type { DeadLetter, KeptDeadLetter, Outbox, OutboxEvent, OutboxRoom } from "./ports.js";
 
 /** One event as a receiver gets it. */
 export interface WebhookDelivery {
@@ -237,6 +238,12 @@ export class WebhookDispatcher {
   }
 }
 
+/**
+ * How long one `replay_dead_letters` call keeps sending (a receiver that hangs costs a delivery
+ * timeout per letter): the rest of its batch is left for the next call.
+ */
+const REPLAY_BUDGET_MS = 5000;
+
 /** The dead letters the server API lists and replays. */
 export class DeadLetters {
   constructor(
@@ -250,17 +257,37 @@ export class DeadLetters {
     return this.outbox === undefined ? [] : this.outbox.deadLetters(limit);
   }
 
-  /** Sends the chosen dead letters (all, without `ids`) again, now; delivered ones are removed. */
-  async replay(ids: readonly string[] | undefined): Promise<{ replayed: number; failed: number }> {
-    if (this.outbox === undefined) return { replayed: 0, failed: 0 };
-    const chosen = (await this.outbox.deadLetters(10_000)).filter((l) => ids === undefined || ids.includes(l.id));
+  /**
+   * Sends dead letters again, now, in one bounded batch: the given ids, or the `limit` oldest
+   * past the `cursor` (the ones earlier batches of the sweep tried and kept), for at most
+   * REPLAY_BUDGET_MS (plus one delivery's timeout). Delivered ones are removed; the answer's
+   * cursor skips the ones that failed again, and `remaining` says how many are not tried yet.
+   */
+  async replay(request: ReplayRequest): Promise<ReplayResult> {
+    if (this.outbox === undefined) return { replayed: 0, failed: 0, remaining: 0 };
+    if (request.ids !== undefined) {
+      const found = await this.outbox.findDeadLetters(new Set(request.ids));
+      const sent = await this.send(found);
+      return { replayed: sent.replayed, failed: sent.failed, remaining: found.length - sent.replayed - sent.failed };
+    }
+    const skip = request.cursor === undefined ? 0 : Number(request.cursor);
+    const { replayed, failed } = await this.send(await this.outbox.oldestDeadLetters(skip, request.limit ?? REPLAY_BATCH_DEFAULT));
+    const tried = skip + failed;
+    const remaining = Math.max(0, (await this.outbox.deadLetterCount()) - tried);
+    return { replayed, failed, remaining, ...(remaining > 0 ? { cursor: String(tried) } : {}) };
+  }
+
+  /** Sends letters in order until they are done or the call's time is up. */
+  private async send(letters: readonly KeptDeadLetter[]): Promise<{ replayed: number; failed: number }> {
+    const deadline = Date.now() + REPLAY_BUDGET_MS;
     let replayed = 0;
     let failed = 0;
-    for (const letter of chosen) {
-      const endpoint = this.endpoints.find((e) => e.id === letter.endpoint);
-      const result = endpoint === undefined ? undefined : await this.sender.send(endpoint, letter);
+    for (const kept of letters) {
+      if (Date.now() >= deadline) break;
+      const endpoint = this.endpoints.find((e) => e.id === kept.letter.endpoint);
+      const result = endpoint === undefined ? undefined : await this.sender.send(endpoint, kept.letter);
       if (result?.ok === true) {
-        await this.outbox.removeDeadLetter(letter);
+        await this.outbox?.removeDeadLetter(kept);
         this.metrics.webhookDeliveries.inc({ outcome: "replayed" });
         replayed += 1;
       } else {
@@ -269,4 +296,17 @@ export class DeadLetters {
     }
     return { replayed, failed };
   }
+}
+
+export interface ReplayRequest {
+  readonly ids?: readonly string[];
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface ReplayResult {
+  readonly replayed: number;
+  readonly failed: number;
+  readonly remaining: number;
+  readonly cursor?: string;
 }

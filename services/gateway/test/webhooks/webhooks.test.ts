@@ -121,28 +121,56 @@ describe("webhooks", () => {
     expect(all.every((d) => d.verified)).toBe(true);
   });
 
-  it("keeps events a receiver never took as dead letters, lists them, and replays them", async () => {
-    // The "dead" endpoint (message.created only) now fails everything: this room's message dies
-    // after PARLEY_WEBHOOK_RETRY_SECONDS.
-    receiver.setMode("/dead", "fail");
-    const room = "wh-dead";
+  it("keeps events a receiver never took as dead letters, lists them, and replays them in bounded batches with a cursor", async () => {
     const live = cluster.nodes.findIndex((n) => n.alive);
-    const published = await api(live, "publish", { room, text: "nobody hears this" });
-    expect(published.status).toBe(200);
-    const listed = async () => (await api<{ deadLetters: { id: string; endpoint: string; type: string; data: { room?: string } }[] }>(live, "dead_letters", { limit: 1000 })).body.deadLetters;
-    await waitUntil("the message is a dead letter", async () => (await listed()).some((l) => l.data.room === room), 30_000);
+    // The "dead" endpoint (message.created only) first catches up with every earlier message, so
+    // the only dead letters are this test's.
+    await waitUntil("the dead endpoint to have every earlier message", () => {
+      const had = new Set(receiver.events("/dead").map((e) => e.id));
+      return ofType("message.created").every((e) => had.has(e.id));
+    }, 20_000);
+    // Now it fails everything: these messages die after PARLEY_WEBHOOK_RETRY_SECONDS. One per
+    // room, so they die together (a room's events wait for each other, in order).
+    receiver.setMode("/dead", "fail");
+    const rooms = [1, 2, 3, 4, 5].map((i) => `wh-dead-${i}`);
+    for (const room of rooms) expect((await api(live, "publish", { room, text: `nobody hears ${room}` })).status).toBe(200);
+    type Letter = { id: string; endpoint: string; type: string; data: { room?: string } };
+    const listed = async () => (await api<{ deadLetters: Letter[] }>(live, "dead_letters", { limit: 1000 })).body.deadLetters;
+    await waitUntil("the 5 messages to be dead letters", async () => (await listed()).length === 5, 30_000);
     const letters = await listed();
+    expect(letters.map((l) => l.data.room).sort()).toEqual(rooms);
     expect(letters.every((l) => l.endpoint === "dead" && l.type === "message.created")).toBe(true);
-    expect(receiver.events("/dead").filter((e) => e.data.room === room)).toHaveLength(0);
+
+    type Replayed = { replayed: number; failed: number; remaining: number; cursor?: string };
+    const replay = async (body: Record<string, unknown>): Promise<Replayed> => {
+      const answer = await api<Replayed>(live, "replay_dead_letters", body);
+      expect(answer.status).toBe(200);
+      return answer.body;
+    };
+    // The receiver still fails: a sweep of 2 per call goes through all 5 once, each call past
+    // the ones that failed before, and ends with no cursor.
+    expect(await replay({ limit: 2 })).toEqual({ replayed: 0, failed: 2, remaining: 3, cursor: "2" });
+    expect(await replay({ limit: 2, cursor: "2" })).toEqual({ replayed: 0, failed: 2, remaining: 1, cursor: "4" });
+    expect(await replay({ limit: 2, cursor: "4" })).toEqual({ replayed: 0, failed: 1, remaining: 0 });
+    expect(await listed()).toHaveLength(5);
+    expect((await api(live, "replay_dead_letters", { limit: 1001 })).status).toBe(400);
+    expect((await api(live, "replay_dead_letters", { ids: ["x"], cursor: "2" })).status).toBe(400);
+
     receiver.setMode("/dead", "ok");
-    const replay = await api<{ replayed: number; failed: number }>(live, "replay_dead_letters", {});
-    expect(replay.status).toBe(200);
-    expect(replay.body.replayed).toBeGreaterThanOrEqual(1);
-    const got = receiver.events("/dead").filter((e) => e.data.room === room);
-    expect(got).toHaveLength(1);
-    expect(got[0]?.verified).toBe(true);
-    expect((await listed()).some((l) => l.data.room === room)).toBe(false);
+    // By id (an unknown one is simply not found), then the rest in batches of 2, oldest first.
+    const oldest = letters.at(-1)?.id ?? "";
+    expect(await replay({ ids: [oldest, "evt_no-such-letter"] })).toEqual({ replayed: 1, failed: 0, remaining: 0 });
+    expect(await replay({ limit: 2 })).toEqual({ replayed: 2, failed: 0, remaining: 2, cursor: "0" });
+    expect(await replay({ limit: 2, cursor: "0" })).toEqual({ replayed: 2, failed: 0, remaining: 0 });
+
+    // Each delivered once, the one replayed by id first, then the others oldest first.
+    const got = receiver.deliveries.filter((d) => d.path === "/dead" && rooms.includes(String(d.data.room)));
+    expect(got.map((d) => d.id)).toEqual([oldest, ...letters.slice(0, -1).map((l) => l.id).reverse()]);
+    expect(got.every((e) => e.verified)).toBe(true);
+    expect(await listed()).toEqual([]);
+    const replayed = await Promise.all(cluster.nodes.filter((n) => n.alive).map((n) => n.metric("parley_webhook_deliveries_total", { outcome: "replayed" })));
+    expect(replayed.reduce((a, b) => a + b, 0)).toBe(5);
     const dead = await Promise.all(cluster.nodes.filter((n) => n.alive).map((n) => n.metric("parley_webhook_deliveries_total", { outcome: "dead" })));
-    expect(dead.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(dead.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
   });
 });

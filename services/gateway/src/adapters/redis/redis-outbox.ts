@@ -1,4 +1,4 @@
-import type { DeadLetter, Outbox, OutboxEvent, OutboxRoom } from "../../domain/ports.js";
+import type { DeadLetter, KeptDeadLetter, Outbox, OutboxEvent, OutboxRoom } from "../../domain/ports.js";
 import type { ParleyRedis } from "./redis-client.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { shardOf } from "./redis-shard.js";
@@ -13,6 +13,8 @@ export const LEASE_MS = 30_000;
  * gateways and a slow script, before a dispatcher may take the room out of the index.
  */
 const RENEW_BELOW_MS = 20_000;
+/** Dead letters read per round trip when looking for given ids. */
+const DEAD_LETTER_PAGE = 1000;
 /** Leases remembered per gateway; past this the cache is dropped (it only saves round trips). */
 const MAX_CACHED_LEASES = 50_000;
 
@@ -109,17 +111,37 @@ export class RedisOutbox implements Outbox {
     return raw.map((text) => JSON.parse(text) as DeadLetter);
   }
 
-  async removeDeadLetter(letter: DeadLetter): Promise<void> {
-    const raw = await this.redis.lrange(this.keys.deadLetters(), 0, -1);
-    for (const text of raw) {
-      const entry = JSON.parse(text) as DeadLetter;
-      if (entry.id === letter.id && entry.endpoint === letter.endpoint) await this.redis.lrem(this.keys.deadLetters(), 1, text);
+  async oldestDeadLetters(skip: number, count: number): Promise<KeptDeadLetter[]> {
+    // The list is newest first (LPUSH): the oldest are at its end, counted from -1.
+    const raw = await this.redis.lrange(this.keys.deadLetters(), -(skip + count), -(skip + 1));
+    return raw.reverse().map(kept);
+  }
+
+  async findDeadLetters(ids: ReadonlySet<string>): Promise<KeptDeadLetter[]> {
+    const found: KeptDeadLetter[] = [];
+    // Page by page, never the whole list in one reply; the list ends the loop.
+    for (let start = 0; ; start += DEAD_LETTER_PAGE) {
+      const page = await this.redis.lrange(this.keys.deadLetters(), start, start + DEAD_LETTER_PAGE - 1);
+      for (const text of page) {
+        const entry = kept(text);
+        if (ids.has(entry.letter.id)) found.push(entry);
+      }
+      if (page.length < DEAD_LETTER_PAGE) return found;
     }
+  }
+
+  async removeDeadLetter(letter: KeptDeadLetter): Promise<void> {
+    await this.redis.lrem(this.keys.deadLetters(), 1, letter.ref);
   }
 
   deadLetterCount(): Promise<number> {
     return this.redis.llen(this.keys.deadLetters());
   }
+}
+
+/** A dead letter and its exact stored text (what LREM removes). */
+function kept(text: string): KeptDeadLetter {
+  return { letter: JSON.parse(text) as DeadLetter, ref: text };
 }
 
 /** The index shard of a room (FNV-1a of the name). */
