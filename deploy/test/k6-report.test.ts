@@ -10,7 +10,8 @@ import { SCENARIOS, thresholds, type K6Result } from "../stack/src/k6.js";
 
 const fanout = SCENARIOS.find((s) => s.file === "room-fanout.ts");
 const dm = SCENARIOS.find((s) => s.file === "dm-ping-pong.ts");
-if (fanout === undefined || dm === undefined) throw new Error("scenarios missing");
+const hold = SCENARIOS.find((s) => s.file === "connection-hold.ts");
+if (fanout === undefined || dm === undefined || hold === undefined) throw new Error("scenarios missing");
 
 /** k6's --summary-export shape: trend stats, counters, and per threshold whether it FAILED. */
 function result(file: string, metrics: K6Result["metrics"], code = 0): K6Result {
@@ -44,6 +45,15 @@ describe("BENCHMARKS.md's k6 section", () => {
     expect(line).toContain("FAILED (exit 99): parley_dm_rtt p(99)<50; parley_errors count==0");
     expect(line).toContain("DM round trip 40.0 ms / 301.5 ms");
     expect(thresholds(failed).filter((t) => !t.ok)).toHaveLength(2);
+    // connection-hold sends nothing but its joins: its row shows how long a join took to be
+    // answered (through HAProxy, by a gateway and Redis), not the bare handshake.
+    const held = result("connection-hold.ts", {
+      parley_join_latency: { "p(95)": 80, "p(99)": 120.5 },
+      ws_connecting: { "p(95)": 4, "p(99)": 9 },
+      parley_joined: { count: 2000, thresholds: { "count>=2000": false } },
+      parley_errors: { count: 0, thresholds: { "count==0": false } },
+    });
+    expect(row(hold, held)).toBe("| `connection-hold.ts` | 2000 sockets opened over 20 s, held 60 s | 42 s | all 2 hold | join 80.0 ms / 120.5 ms | – | 0, 0, 0 |");
   });
 
   it("a run replaces its own rows and keeps the others and the rest of the file", () => {

@@ -1,7 +1,8 @@
 /*
  * Connection ramp and hold: CONNECTIONS sockets opened over RAMP seconds, each joined to one of
  * the rooms of MEMBERS members, held HOLD seconds without traffic (the gateway pings; k6 answers),
- * then closed. Any refused upgrade, error envelope or unexpected close counts as an error.
+ * then closed. Any refused upgrade, error envelope, unexpected close, or socket not joined by the
+ * time it closes counts as an error.
  *
  *   k6 run -e BASE_URL=ws://127.0.0.1:8080 -e CONNECTIONS=5000 -e RAMP=30 loadtest/k6/connection-hold.ts
  */
@@ -10,7 +11,7 @@ import { setTimeout } from "k6/timers";
 import { Counter } from "k6/metrics";
 import { ParleyK6Client } from "./lib/k6-client.ts";
 import { baseUrl, envNumber, envString, vuIndex } from "./lib/k6-env.ts";
-import { joinFrame, roomName, userName } from "./lib/wire.ts";
+import { roomName, userName } from "./lib/wire.ts";
 
 const CONNECTIONS = envNumber("CONNECTIONS", 2000);
 const MEMBERS = envNumber("MEMBERS", 100);
@@ -48,7 +49,7 @@ export default function hold(data: Setup): void {
   const openAt = (vu / CONNECTIONS) * RAMP_S * 1000;
   setTimeout(() => {
     const client = new ParleyK6Client(baseUrl(), userName(data.run, vu), {
-      welcome: (c) => c.send(joinFrame(roomName(data.run, Math.floor(vu / MEMBERS)))),
+      open: (c) => c.join(roomName(data.run, Math.floor(vu / MEMBERS))),
       subscribed: () => joined.add(1),
     });
     setTimeout(() => client.close(), RAMP_S * 1000 - openAt + HOLD_S * 1000);

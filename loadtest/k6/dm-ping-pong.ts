@@ -55,7 +55,7 @@ export default function pingPong(data: Setup): void {
   };
   const client = new ParleyK6Client(baseUrl(), me, {
     // Give the peer a moment to connect (its inbox must be live to receive the first ping).
-    welcome: (c) => {
+    open: (c) => {
       if (pinger) setTimeout(() => c.send(dmFrame(peer, stampedText(Date.now(), TEXT_BYTES), cid(`p${pair}`, ++seq))), 2000);
     },
     msg: (c, frame) => {

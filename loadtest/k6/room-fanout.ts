@@ -15,7 +15,7 @@ import { setInterval, clearInterval, setTimeout } from "k6/timers";
 import { ParleyK6Client, errors } from "./lib/k6-client.ts";
 import { baseUrl, envNumber, envString, vuIndex } from "./lib/k6-env.ts";
 import { stampedText } from "./lib/stamp.ts";
-import { cid, joinFrame, roomName, sendFrame, userName } from "./lib/wire.ts";
+import { cid, roomName, sendFrame, userName } from "./lib/wire.ts";
 
 const ROOMS = envNumber("ROOMS", 10);
 const MEMBERS = envNumber("MEMBERS", 100);
@@ -62,7 +62,7 @@ export default function fanout(data: Setup): void {
   let timer: number | undefined;
   let seq = 0;
   const client = new ParleyK6Client(baseUrl(), userName(data.run, vu), {
-    welcome: (c) => c.send(joinFrame(room)),
+    open: (c) => c.join(room),
   });
   setTimeout(() => {
     if (sender && RATE > 0) {

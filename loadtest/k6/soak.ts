@@ -10,7 +10,7 @@ import { setInterval, clearInterval, setTimeout } from "k6/timers";
 import { ParleyK6Client, errors } from "./lib/k6-client.ts";
 import { baseUrl, envNumber, envString, vuIndex } from "./lib/k6-env.ts";
 import { stampedText } from "./lib/stamp.ts";
-import { cid, joinFrame, roomName, sendFrame, userName } from "./lib/wire.ts";
+import { cid, roomName, sendFrame, userName } from "./lib/wire.ts";
 
 const ROOMS = envNumber("ROOMS", 5);
 const MEMBERS = envNumber("MEMBERS", 100);
@@ -43,7 +43,7 @@ export default function soak(data: Setup): void {
   const vu = vuIndex();
   const room = roomName(data.run, Math.floor(vu / MEMBERS));
   let seq = 0;
-  const client = new ParleyK6Client(baseUrl(), userName(data.run, vu), { welcome: (c) => c.send(joinFrame(room)) });
+  const client = new ParleyK6Client(baseUrl(), userName(data.run, vu), { open: (c) => c.join(room) });
   setTimeout(() => {
     const timer =
       vu % MEMBERS === 0 && RATE > 0

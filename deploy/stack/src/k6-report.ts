@@ -20,9 +20,12 @@ const stat = (metric: K6Metric | undefined, name: string): number | undefined =>
 const ms = (value: number | undefined): string => (value === undefined ? "–" : `${value.toFixed(1)} ms`);
 const count = (result: K6Result, name: string): number => stat(result.metrics[name], "count") ?? 0;
 
-/** The latency trend that matters for the scenario: DM round trip (only dm-ping-pong has one), fan-out, or the WebSocket handshake. */
+/**
+ * The latency trend that matters for the scenario: DM round trip (only dm-ping-pong has one),
+ * fan-out, a join answered (connection-hold's only request), or the WebSocket handshake.
+ */
 function latency(result: K6Result): string {
-  for (const [name, label] of [["parley_dm_rtt", "DM round trip"], ["parley_fanout_latency", "fan-out"], ["ws_connecting", "connect"]] as const) {
+  for (const [name, label] of [["parley_dm_rtt", "DM round trip"], ["parley_fanout_latency", "fan-out"], ["parley_join_latency", "join"], ["ws_connecting", "connect"]] as const) {
     const metric = result.metrics[name];
     if (metric !== undefined && stat(metric, "p(95)") !== undefined) return `${label} ${ms(stat(metric, "p(95)"))} / ${ms(stat(metric, "p(99)"))}`;
   }
