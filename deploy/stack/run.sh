@@ -160,6 +160,8 @@ start_engine() {
 
   write_compose_wrapper
   export PARLEY_STACK_COMPOSE=$PODMAN_STATE/compose PARLEY_STACK_K6=$K6_BIN
+  # The suite keeps every container's log here before it takes the stack down (the last run's only).
+  export PARLEY_STACK_LOG=${PARLEY_STACK_LOG:-$PODMAN_STATE/compose.log}
 }
 
 stack_down() {

@@ -47,6 +47,11 @@ export class Compose {
     return (await this.ps()).filter((c) => c.Service === service && c.State === "running");
   }
 
+  /** Every container's output so far, each line prefixed with its container and a timestamp. */
+  async logs(timeoutMs: number): Promise<string> {
+    return (await this.run(["logs", "--no-color", "--timestamps"], timeoutMs)).stdout;
+  }
+
   down(timeoutMs: number): Promise<Run> {
     return this.run(["down", "--volumes", "--remove-orphans"], timeoutMs);
   }

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { SCENARIOS, runK6, thresholds } from "../src/k6.js";
 import { row } from "../src/k6-report.js";
 import { waitFor } from "../src/run.js";
 import { SERVICES, STACK, prometheusScrapes, stackSettles } from "../src/stack.js";
+import { ConnectProbe, describeProbe, type ProbeOutcome } from "./support/connect-probe.js";
 import { REPO_ROOT, required } from "./support/stack-env.js";
 
 /*
@@ -28,6 +29,22 @@ const ROOM = "compose-room";
 async function replicaNodes(): Promise<Set<string>> {
   const gateways = await compose.running("gateway");
   return new Set(gateways.map((g) => `${g.ID.slice(0, 12)}:8080`));
+}
+
+/**
+ * Runs `step` while new users keep connecting through HAProxy (one every 100 ms); then none of them
+ * may have been turned away. The probe stops however the step ends.
+ */
+async function whileUsersArrive(what: string, step: () => Promise<void>): Promise<void> {
+  const probe = new ConnectProbe(STACK.ws, `arriving-${what.replace(/\W+/g, "-")}-`);
+  let arrived: readonly ProbeOutcome[] = [];
+  try {
+    await step();
+  } finally {
+    arrived = await probe.stop();
+    console.log(`stack: while ${what}, ${describeProbe(arrived)}`);
+  }
+  expect(arrived.filter((o) => !o.ok)).toEqual([]);
 }
 
 describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, Prometheus", () => {
@@ -68,11 +85,15 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
     await prometheusScrapes(3);
   });
 
-  it("scales to 5 replicas: HAProxy and Prometheus find the new ones and new clients land on them", async () => {
-    const started = Date.now();
-    await compose.up(SERVICES, 5, 180_000);
-    await stackSettles(compose, 5);
-    took("scale to 5 until all are healthy and UP", started);
+  it("scales to 5 replicas: HAProxy and Prometheus find the new ones, new clients land on them, and none is turned away meanwhile", async () => {
+    // Users keep arriving while it scales: none may be turned away by a replica that HAProxy
+    // already routes to but that does not listen yet.
+    await whileUsersArrive("scaling to 5", async () => {
+      const started = Date.now();
+      await compose.up(SERVICES, 5, 180_000);
+      await stackSettles(compose, 5);
+      took("scale to 5 until all are healthy and UP", started);
+    });
     const nodes = await replicaNodes();
     // leastconn sends new clients to the emptiest replicas: the two new ones first.
     for (let i = 1; i <= 4; i++) await connect(`late${i}`);
@@ -86,20 +107,26 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
     await prometheusScrapes(5);
   });
 
-  it("scales back to 3: the removed replicas drain their clients (1001), who reconnect to the others", async () => {
+  it("scales back to 3: the removed replicas drain their clients (1001), who reconnect to the others, and no new client is turned away", async () => {
     const before = await replicaNodes();
-    const started = Date.now();
-    await compose.up(SERVICES, 3, 180_000);
-    took("scale to 3 (the removed replicas drained and stopped)", started);
-    const after = await replicaNodes();
-    expect(after.size).toBe(3);
-    const removed = [...before].filter((n) => !after.has(n));
-    const drained = clients.filter((c) => removed.includes(String(c.welcome.node)));
-    expect(drained.length).toBeGreaterThan(0);
-    // `up` returns once the removed containers stopped: SIGTERM made each drain (1001, "going away").
-    for (const client of drained) expect(await client.waitClosed(15_000)).toBe(1001);
-    // Once HAProxy routes to the 3 that are left, the drained users come back there.
-    await stackSettles(compose, 3);
+    let after = new Set<string>();
+    let drained: TestClient[] = [];
+    // Users keep arriving while it scales down: none may be turned away by a replica that drains
+    // or has stopped but is not yet out of HAProxy's rotation.
+    await whileUsersArrive("scaling to 3", async () => {
+      const started = Date.now();
+      await compose.up(SERVICES, 3, 180_000);
+      took("scale to 3 (the removed replicas drained and stopped)", started);
+      after = await replicaNodes();
+      expect(after.size).toBe(3);
+      const removed = [...before].filter((n) => !after.has(n));
+      drained = clients.filter((c) => removed.includes(String(c.welcome.node)));
+      expect(drained.length).toBeGreaterThan(0);
+      // `up` returns once the removed containers stopped: SIGTERM made each drain (1001, "going away").
+      for (const client of drained) expect(await client.waitClosed(15_000)).toBe(1001);
+      // Once HAProxy routes to the 3 that are left, the drained users come back there.
+      await stackSettles(compose, 3);
+    });
     for (const client of drained) {
       const again = await connect(`${String(client.welcome.user)}-again`);
       expect(after.has(String(again.welcome.node))).toBe(true);
@@ -120,12 +147,23 @@ describe("docker-compose.yml for real: redis, gateway replicas behind HAProxy, P
   it.each(SCENARIOS.map((s) => [s.file, s] as const))("k6 %s at small scale through HAProxy, within its thresholds", async (file, scenario) => {
     const result = await runK6(k6, join(REPO_ROOT, "loadtest/k6", file), STACK.ws, scenario.small, join(tmpdir(), `parley-stack-k6-${process.pid}.json`), 180_000);
     console.log(`stack: k6 ${row(scenario, result)}`);
+    // k6/websockets can lose a socket's first frame (loadtest/k6/lib/k6-client.ts); the scenarios
+    // no longer depend on it, and this says how often it happened.
+    const lost = result.metrics.parley_k6_welcome_lost?.count;
+    if (typeof lost === "number" && lost > 0) console.log(`stack: k6 lost the welcome frame of ${lost} socket(s) in ${file} (the gateway sent it; the users went on)`);
     const failed = thresholds(result).filter((t) => !t.ok);
     expect({ code: result.code, failed }, result.output).toEqual({ code: 0, failed: [] });
     expect(thresholds(result).length).toBeGreaterThan(0);
   });
 
   it("HAProxy stops within compose's 10 s, and down --volumes leaves nothing behind", async () => {
+    // What every container said (HAProxy's request log with its timings included), kept for a
+    // failure's diagnosis before down removes the containers.
+    const log = process.env.PARLEY_STACK_LOG;
+    if (log !== undefined && log !== "") {
+      writeFileSync(log, await compose.logs(60_000));
+      console.log(`stack: the containers' logs are in ${log}`);
+    }
     // Clients are still connected through it: a soft stop alone would wait for them for an hour.
     expect(open().length).toBeGreaterThan(0);
     expect((await compose.running("haproxy")).length).toBe(1);
