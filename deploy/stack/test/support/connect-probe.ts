@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { TestClient } from "../../../../services/gateway/test/support/test-client.js";
 
-/** How one new client fared: its `welcome` within TestClient's bounds (5 s to open, 5 s more), or why not. */
+/** How one new client fared: its `welcome` within TestClient's bounds (to open, then to be welcomed), or why not. */
 export interface ProbeOutcome {
   readonly ok: boolean;
   readonly ms: number;
