@@ -9,45 +9,17 @@
  * --out DIR (test-artifacts/bench/replication-wait).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { LatencySummary } from "./hist.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { abRounds, abTable, flag, outDirFlag } from "./dm-ab-rounds.ts";
 import { freePort, sleep } from "./processes.ts";
-
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const BENCH = join(ROOT, "loadtest/dist/src/bench.js");
-
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at === -1 ? fallback : Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1`);
-  return value;
-}
 
 const rounds = flag("rounds", 3);
 const pairs = flag("pairs", 20);
 const seconds = flag("seconds", 10);
-const outAt = process.argv.indexOf("--out");
-const outDir = resolve(outAt === -1 ? join(ROOT, "test-artifacts/bench/replication-wait") : (process.argv[outAt + 1] ?? "."));
-
-interface DmFigures {
-  readonly roundTrips: number;
-  readonly rtt: LatencySummary;
-  readonly ack: LatencySummary;
-  readonly errors: Record<string, number>;
-  readonly unacked: number;
-}
-
-interface Row {
-  readonly round: number;
-  readonly waits: "off" | "on";
-  readonly dm: DmFigures;
-  readonly waitCalls: number;
-  readonly load: number;
-}
+const outDir = outDirFlag("replication-wait");
 
 /** One inline command to the Redis on `port`; resolves with the raw reply. */
 function redis(port: number, ...args: string[]): Promise<string> {
@@ -101,63 +73,33 @@ async function waitCalls(): Promise<number> {
   return Number(/cmdstat_wait:calls=(\d+)/.exec(await redis(primary, "INFO", "commandstats"))?.[1] ?? 0);
 }
 
-function runBench(out: string, waits: boolean): Promise<void> {
-  const args = [BENCH, "--scenarios", "dm", "--dm-pairs", String(pairs), "--dm-seconds", String(seconds), "--out", out];
+const rows = await abRounds({
+  label: "replication waits",
+  rounds,
+  pairs,
+  seconds,
+  outDir,
   // Applied after the bench's own settings: its gateways use this primary, not the bench's Redis.
-  args.push("--gateway-env", `REDIS_URL=redis://127.0.0.1:${primary}`, "--gateway-env", `REDIS_WAIT_REPLICAS=${waits ? 1 : 0}`);
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
-    child.on("exit", (code) => (code === 0 ? done() : fail(new Error(`bench exited with ${code}`))));
-  });
-}
-
-const rows: Row[] = [];
-mkdirSync(outDir, { recursive: true });
-for (let round = 1; round <= rounds; round++) {
-  const order: ("off" | "on")[] = round % 2 === 1 ? ["off", "on"] : ["on", "off"];
-  for (const waits of order) {
-    const runDir = join(outDir, `round${round}-${waits}`);
-    mkdirSync(runDir, { recursive: true });
-    const load = loadavg()[0] ?? 0;
-    console.log(`replication waits ${waits}, round ${round}/${rounds} (load average ${load.toFixed(2)})`);
+  gatewayEnv: (setting) => [`REDIS_URL=redis://127.0.0.1:${primary}`, `REDIS_WAIT_REPLICAS=${setting === "on" ? 1 : 0}`],
+  measure: async () => {
     const before = await waitCalls();
-    await runBench(runDir, waits === "on");
-    const report = JSON.parse(readFileSync(join(runDir, "bench-latest.json"), "utf8")) as { dm?: DmFigures };
-    if (report.dm === undefined) throw new Error(`no DM figures in ${runDir}/bench-latest.json`);
-    rows.push({ round, waits, dm: report.dm, waitCalls: (await waitCalls()) - before, load });
-  }
-}
+    return async () => (await waitCalls()) - before;
+  },
+});
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-const lines = [
+const markdown = abTable(
   `Replication waits A/B (REDIS_WAIT_REPLICAS 0 vs 1, one replica): DM ping-pong, ${pairs} pairs, ${seconds} s per run, ${rounds} interleaved rounds`,
-  "",
-  "| round | waits | load avg | DMs acked | send-to-ack p50 ms | p99 ms | round trip p50 ms | p99 ms | WAIT calls | errors | unacked |",
-  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
-  ...rows.map(
-    (r) =>
-      `| ${r.round} | ${r.waits} | ${r.load.toFixed(2)} | ${r.dm.ack.count} | ${r.dm.ack.p50} | ${r.dm.ack.p99} | ${r.dm.rtt.p50} | ${r.dm.rtt.p99} | ${r.waitCalls} | ${JSON.stringify(r.dm.errors)} | ${r.dm.unacked} |`,
-  ),
-  "",
-  "| waits | median send-to-ack p50 ms | median p99 ms | median DMs acked per run |",
-  "|---|---:|---:|---:|",
-  ...(["off", "on"] as const).map((waits) => {
-    const of = rows.filter((r) => r.waits === waits);
-    return `| ${waits} | ${median(of.map((r) => r.dm.ack.p50))} | ${median(of.map((r) => r.dm.ack.p99))} | ${median(of.map((r) => r.dm.ack.count))} |`;
-  }),
-];
-const markdown = lines.join("\n");
+  "waits",
+  "WAIT calls",
+  rows,
+);
 writeFileSync(join(outDir, "replication-wait-latest.md"), `${markdown}\n`);
 writeFileSync(join(outDir, "replication-wait-latest.json"), `${JSON.stringify({ pairs, seconds, rounds, rows }, null, 2)}\n`);
 console.log(`\n${markdown}`);
 // Every "on" run must really have waited (at least one WAIT per acked DM), and no "off" run may have.
-const wrong = rows.filter((r) => (r.waits === "on" ? r.waitCalls < r.dm.ack.count : r.waitCalls > 0));
+const wrong = rows.filter((r) => (r.setting === "on" ? r.extra < r.dm.ack.count : r.extra > 0));
 if (wrong.length > 0) {
-  console.error(`WAIT calls do not match the setting in ${wrong.map((r) => `round ${r.round} ${r.waits}`).join(", ")}`);
+  console.error(`WAIT calls do not match the setting in ${wrong.map((r) => `round ${r.round} ${r.setting}`).join(", ")}`);
   process.exit(1);
 }
 process.exit(0);
