@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPort, sleep } from "./net.js";
-import { redisCommand, type RedisReply } from "./redis-cluster/resp.js";
+import { redisCommand } from "./redis-cluster/resp.js";
+import { RedisProcess } from "./redis-process.js";
 
 /*
  * A local Redis primary with replicas watched by Sentinels: real redis-server processes on
@@ -40,62 +40,6 @@ export interface SentinelGroupOptions {
   readonly readyTimeoutMs?: number;
   /** Called before any process starts, so a caller's exit handler can kill them even if the start never finishes. */
   readonly created?: (group: LocalSentinelGroup) => void;
-}
-
-/** One redis-server process (data node or Sentinel) with its own directory, restartable. */
-export class RedisProcess {
-  proc: ChildProcess | undefined;
-  exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly argv: () => string[],
-    private readonly binary: string,
-    private readonly detached: boolean,
-  ) {}
-
-  get alive(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  async start(): Promise<void> {
-    if (this.alive) return;
-    mkdirSync(this.dir, { recursive: true });
-    const proc = spawn(this.binary, this.argv(), { stdio: ["ignore", "ignore", "inherit"], detached: this.detached });
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once("exit", () => resolve()));
-    proc.once("error", () => undefined);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (!this.alive) throw new Error(`redis-server on :${this.port} exited at start (see ${join(this.dir, "redis.log")})`);
-      if ((await redisCommand(this.port, ["PING"], 500).catch(() => "")) === "PONG") return;
-      if (Date.now() > deadline) throw new Error(`redis-server on :${this.port} did not answer PING within 10 s`);
-      await sleep(50);
-    }
-  }
-
-  /** Sends a signal; for SIGKILL/SIGTERM resolves once the process exited (bounded). */
-  async signal(signal: NodeJS.Signals): Promise<void> {
-    const proc = this.proc;
-    if (proc === undefined || !this.alive) return;
-    proc.kill(signal);
-    if (signal !== "SIGKILL" && signal !== "SIGTERM") return;
-    const gone = await Promise.race([this.exited.then(() => true), sleep(5000).then(() => false)]);
-    if (!gone) {
-      proc.kill("SIGCONT");
-      proc.kill("SIGKILL");
-      await this.exited;
-    }
-  }
-
-  kill(): Promise<void> {
-    return this.signal("SIGKILL");
-  }
-
-  command(...args: (string | number)[]): Promise<RedisReply> {
-    return redisCommand(this.port, args);
-  }
 }
 
 /** `INFO <section>` of a process as name -> value ({} when it does not answer). */

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { canBind, sleep } from "../net.js";
+import { canBind } from "../net.js";
+import { RedisProcess } from "../redis-process.js";
 import { redisCommand, type RedisReply } from "./resp.js";
 
 /** One line of `CLUSTER NODES`. */
@@ -97,66 +97,14 @@ export async function freeClusterPort(taken: readonly number[] = []): Promise<nu
  * One redis-server process of the cluster. Its directory (nodes.conf, AOF) survives a kill, so
  * `start()` brings the same node back with the same id and slots.
  */
-export class ClusterNode {
-  proc: ChildProcess | undefined;
-  exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-    private readonly settings: ClusterNodeSettings,
-  ) {}
-
-  get alive(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  get pid(): number | undefined {
-    return this.proc?.pid;
-  }
-
-  async start(): Promise<void> {
-    if (this.alive) return;
-    mkdirSync(this.dir, { recursive: true });
-    const s = this.settings;
+export class ClusterNode extends RedisProcess {
+  constructor(port: number, dir: string, settings: ClusterNodeSettings) {
     const args = [
-      ...["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir],
-      ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(s.nodeTimeoutMs)],
-      ...["--save", "", "--appendonly", s.appendOnly ? "yes" : "no", "--appendfsync", "always"],
-      ...["--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", "--logfile", join(this.dir, "redis.log")],
+      ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+      ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(settings.nodeTimeoutMs)],
+      ...["--save", "", "--appendonly", settings.appendOnly ? "yes" : "no", "--appendfsync", "always"],
+      ...["--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning", "--logfile", join(dir, "redis.log")],
     ];
-    const proc = spawn(s.redisServer, args, { stdio: ["ignore", "ignore", "inherit"], detached: s.detached });
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once("exit", () => resolve()));
-    proc.once("error", () => undefined);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (!this.alive) throw new Error(`redis-server on :${this.port} exited at start (see ${join(this.dir, "redis.log")})`);
-      if ((await redisCommand(this.port, ["PING"], 500).catch(() => "")) === "PONG") return;
-      if (Date.now() > deadline) throw new Error(`redis-server on :${this.port} did not answer PING within 10 s`);
-      await sleep(50);
-    }
-  }
-
-  /** Sends a signal; resolves once the process exited for SIGKILL/SIGTERM (bounded), at once otherwise. */
-  async signal(signal: NodeJS.Signals): Promise<void> {
-    const proc = this.proc;
-    if (proc === undefined || !this.alive) return;
-    proc.kill(signal);
-    if (signal !== "SIGKILL" && signal !== "SIGTERM") return;
-    const gone = await Promise.race([this.exited.then(() => true), sleep(5000).then(() => false)]);
-    if (!gone) {
-      proc.kill("SIGCONT");
-      proc.kill("SIGKILL");
-      await this.exited;
-    }
-  }
-
-  kill(): Promise<void> {
-    return this.signal("SIGKILL");
-  }
-
-  command(...args: (string | number)[]): Promise<RedisReply> {
-    return redisCommand(this.port, args);
+    super(port, dir, () => args, settings.redisServer, settings.detached);
   }
 }
